@@ -1,0 +1,4 @@
+"""Numerical layer: instances, simulators, convex predictions with certificates.
+
+Depends on :mod:`symbolic` only; never formats reports.
+"""

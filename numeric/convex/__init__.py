@@ -1,0 +1,23 @@
+"""Convex predictions with certificates.
+
+- :func:`implicit_bias_solution` — Bregman projection with the hyperbolic entropy (and the
+  depth-D potential) onto ``{Xβ = y}``; damped Newton on the smooth dual, cross-checked by cvxpy.
+- :func:`min_l1_interpolator`, :func:`min_l2_interpolator`, :func:`lasso` — reference solutions.
+- :func:`max_margin` — the φ∞-max-margin classifier for a norm or a horizon gauge.
+"""
+
+from numeric.convex.certificate import Certificate
+from numeric.convex.implicit_bias import ImplicitBiasSolution, implicit_bias_solution
+from numeric.convex.max_margin import MaxMarginSolution, max_margin
+from numeric.convex.references import lasso, min_l1_interpolator, min_l2_interpolator
+
+__all__ = [
+    "Certificate",
+    "ImplicitBiasSolution",
+    "implicit_bias_solution",
+    "MaxMarginSolution",
+    "max_margin",
+    "lasso",
+    "min_l1_interpolator",
+    "min_l2_interpolator",
+]
