@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from numeric.instances import Instance
+from numeric.validation import check_seed
 
 __all__ = [
     "Kind",
@@ -304,6 +305,12 @@ class Claim(ABC):
     # -- orchestration ------------------------------------------------------------------------
     def check(self, seed: int = 0, profile: str = "quick", **options: Any) -> Evidence:
         """Build the default instance for ``seed`` and check it (see :meth:`check_instance`)."""
+        instance = self.build_instance(seed=seed, profile=profile, **options)
+        return self.check_instance(instance, profile=profile)
+
+    def build_instance(self, seed: int = 0, profile: str = "quick", **options: Any) -> Instance:
+        """Validate ``profile`` and ``options`` (ValueError naming them) and build the instance."""
+        check_seed(seed)
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
         unknown = sorted(set(options) - set(self.options))
@@ -313,8 +320,7 @@ class Claim(ABC):
                 f"claim {self.id} does not accept option(s) {', '.join(unknown)} "
                 f"(allowed: {allowed})"
             )
-        instance = self.default_instance(seed=seed, profile=profile, **options)
-        return self.check_instance(instance, profile=profile)
+        return self.default_instance(seed=seed, profile=profile, **options)
 
     def check_instance(self, instance: Instance, profile: str = "quick") -> Evidence:
         """Predict, simulate, compare and run every negative control on ``instance``."""

@@ -1,0 +1,52 @@
+"""Provenance of a run: versions, git revision, platform and time, recorded in every report."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["provenance", "git_revision"]
+
+_PACKAGES = ("dln-verify", "numpy", "scipy", "sympy", "cvxpy", "clarabel", "matplotlib", "click")
+
+
+def git_revision(path: Path | None = None) -> str:
+    """``HEAD`` of the repository holding this package (``+dirty`` if modified), or ``unknown``."""
+    where = path or Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def provenance(**extra: Any) -> dict[str, Any]:
+    """A JSON-ready record of where and how a run was made (plus ``extra`` fields)."""
+    return {
+        "time_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "git_revision": git_revision(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "versions": {name: _version(name) for name in _PACKAGES},
+        "command": " ".join(["dln-verify", *sys.argv[1:]]),
+        **extra,
+    }

@@ -1,0 +1,231 @@
+"""Write a report of checked claims: ``index.md``, ``index.html``, ``results.json``, ``figures/``.
+
+Reports are generated, never hand-made: every number comes from the
+:class:`~verify.claim.Evidence` records, and every report records seeds, parameters, versions and
+the git revision (:mod:`verify.provenance`).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from verify import registry
+from verify.claim import Evidence, to_plain
+from verify.figures import render_figure
+from verify.provenance import provenance
+
+__all__ = ["write_report", "format_number"]
+
+
+def format_number(value: Any) -> str:
+    """Compact human formatting of a metric value."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if value == 0 or 1e-3 <= abs(value) < 1e4:
+            return f"{value:.4g}"
+        return f"{value:.3e}"
+    return str(value)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_-]+", "-", text).strip("-").lower()
+
+
+def _controls_summary(ev: Evidence) -> str:
+    rejected = sum(c.rejected for c in ev.controls)
+    return f"{rejected}/{len(ev.controls)} rejected"
+
+
+def _render_figures(results: Sequence[Evidence], out: Path) -> dict[str, list[tuple[str, str]]]:
+    paths: dict[str, list[tuple[str, str]]] = {}
+    for ev in results:
+        for spec in ev.figures:
+            rel = Path("figures") / f"{_slug(ev.claim)}-{_slug(spec.name)}.png"
+            render_figure(spec, out / rel)
+            caption = spec.caption or spec.title
+            paths.setdefault(ev.claim, []).append((rel.as_posix(), caption))
+    return paths
+
+
+def _markdown(results: Sequence[Evidence], prov: dict[str, Any], figs) -> str:
+    passed = sum(ev.passed for ev in results)
+    lines = [
+        "# dln-verify report",
+        "",
+        f"**{passed}/{len(results)} claims verified** (a claim passes only if its comparison holds "
+        "and every negative control is rejected).",
+        "",
+        f"- git revision: `{prov['git_revision']}`",
+        f"- time (UTC): {prov['time_utc']}",
+        f"- seed: {prov.get('seed')}, profile: {prov.get('profile')}",
+        f"- python {prov['python']} on {prov['platform']}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in prov["versions"].items()),
+        "",
+        "| claim | kind | verdict | deciding metric | value | tolerance | negative controls |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for ev in results:
+        value = ev.metrics.get(ev.metric, "")
+        tol = ev.tolerance.get(ev.metric, "; ".join(f"{k}: {v}" for k, v in ev.tolerance.items()))
+        lines.append(
+            f"| [`{ev.claim}`](#{_slug(ev.claim)}) | {ev.kind} | **{ev.status}** | {ev.metric} | "
+            f"{format_number(value)} | {format_number(tol)} | {_controls_summary(ev)} |"
+        )
+    for ev in results:
+        claim = registry.get(ev.claim)
+        lines += [
+            "",
+            f"## {ev.claim}",
+            "",
+            f"**{ev.title}** — verdict: **{ev.status}** ({ev.elapsed_s:.1f} s)",
+            "",
+            f"*Reference:* {ev.reference}",
+            "",
+            "**Statement.** " + claim.statement.strip(),
+            "",
+            f"**Verdict.** {ev.message}",
+            "",
+        ]
+        if claim.tolerance_note:
+            lines += ["**Tolerances.** " + claim.tolerance_note.strip(), ""]
+        if ev.metrics:
+            lines += ["| metric | value | tolerance |", "|---|---|---|"]
+            for name, value in ev.metrics.items():
+                tol = ev.tolerance.get(name, "")
+                lines.append(f"| {name} | {format_number(value)} | {format_number(tol)} |")
+            lines.append("")
+        if ev.controls:
+            lines += ["Negative controls (wrong predictions the same check must reject):", "",
+                      "| control | rejected | metric | description |", "|---|---|---|---|"]
+            for c in ev.controls:
+                lines.append(f"| {c.name} | {'yes' if c.rejected else '**NO**'} | "
+                             f"{c.metric_name} = {format_number(c.metric)} | {c.description} |")
+            lines.append("")
+        if ev.certificate:
+            cert = ", ".join(f"{k}: {format_number(v)}" for k, v in ev.certificate.items()
+                             if not isinstance(v, list | dict))
+            lines += [f"Solver certificate: {cert}", ""]
+        params = ", ".join(f"{k} = {format_number(v)}" for k, v in ev.parameters.items()
+                           if not isinstance(v, list | dict))
+        lines += [f"Parameters: {params}", ""]
+        for note in ev.notes:
+            lines.append(f"- {note}")
+        if ev.notes:
+            lines.append("")
+        for rel, caption in figs.get(ev.claim, []):
+            lines += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
+    return "\n".join(lines) + "\n"
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;
+font-size:.9em}th{background:#f3f3f3}.pass{color:#0a7a2f;font-weight:bold}
+.fail,.error,.diverged,.outside-assumptions{color:#b00020;font-weight:bold}img{max-width:100%}
+code{background:#f5f5f5;padding:0 3px}.stmt{background:#fafafa;border-left:3px solid #999;
+padding:.4em .8em}
+"""
+
+
+def _html(results: Sequence[Evidence], prov: dict[str, Any], figs) -> str:
+    e = html.escape
+    passed = sum(ev.passed for ev in results)
+    out = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>dln-verify report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>dln-verify report</h1>",
+        f"<p><b>{passed}/{len(results)} claims verified</b> (a claim passes only if its comparison"
+        " holds and every negative control is rejected).</p>",
+        "<ul>",
+        f"<li>git revision: <code>{e(prov['git_revision'])}</code></li>",
+        f"<li>time (UTC): {e(prov['time_utc'])}; seed {e(str(prov.get('seed')))}, profile "
+        f"{e(str(prov.get('profile')))}</li>",
+        f"<li>python {e(prov['python'])} on {e(prov['platform'])}</li>",
+        "<li>versions: " + e(", ".join(f"{k} {v}" for k, v in prov["versions"].items())) + "</li>",
+        "</ul><table><tr><th>claim</th><th>kind</th><th>verdict</th><th>deciding metric</th>"
+        "<th>value</th><th>controls</th></tr>",
+    ]
+    for ev in results:
+        value = format_number(ev.metrics.get(ev.metric, ""))
+        out.append(
+            f"<tr><td><a href='#{_slug(ev.claim)}'>{e(ev.claim)}</a></td><td>{e(ev.kind)}</td>"
+            f"<td class='{e(ev.status)}'>{e(ev.status)}</td><td>{e(ev.metric)}</td>"
+            f"<td>{e(value)}</td><td>{e(_controls_summary(ev))}</td></tr>"
+        )
+    out.append("</table>")
+    for ev in results:
+        claim = registry.get(ev.claim)
+        out += [
+            f"<h2 id='{_slug(ev.claim)}'>{e(ev.claim)}: {e(ev.title)}</h2>",
+            f"<p>Verdict: <span class='{e(ev.status)}'>{e(ev.status)}</span> — {e(ev.message)}</p>",
+            f"<p><i>Reference:</i> {e(ev.reference)}</p>",
+            f"<div class='stmt'>{e(claim.statement.strip())}</div>",
+        ]
+        if claim.tolerance_note:
+            out.append(f"<p><b>Tolerances.</b> {e(claim.tolerance_note.strip())}</p>")
+        if ev.metrics:
+            out.append("<table><tr><th>metric</th><th>value</th><th>tolerance</th></tr>")
+            for name, value in ev.metrics.items():
+                tol = format_number(ev.tolerance.get(name, ""))
+                out.append(f"<tr><td>{e(name)}</td><td>{e(format_number(value))}</td>"
+                           f"<td>{e(tol)}</td></tr>")
+            out.append("</table>")
+        if ev.controls:
+            out.append("<p>Negative controls:</p><table><tr><th>control</th><th>rejected</th>"
+                       "<th>metric</th><th>description</th></tr>")
+            for c in ev.controls:
+                cls = "pass" if c.rejected else "fail"
+                out.append(f"<tr><td>{e(c.name)}</td><td class='{cls}'>"
+                           f"{'yes' if c.rejected else 'NO'}</td><td>{e(c.metric_name)} = "
+                           f"{e(format_number(c.metric))}</td><td>{e(c.description)}</td></tr>")
+            out.append("</table>")
+        params = ", ".join(f"{k} = {format_number(v)}" for k, v in ev.parameters.items()
+                           if not isinstance(v, list | dict))
+        out.append(f"<p>Parameters: {e(params)}</p>")
+        if ev.notes:
+            out.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in ev.notes) + "</ul>")
+        for rel, caption in figs.get(ev.claim, []):
+            out.append(f"<figure><img src='{e(rel)}' alt='{e(caption)}'>"
+                       f"<figcaption>{e(caption)}</figcaption></figure>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report(
+    results: Sequence[Evidence], out: Path | str, *, seed: int, profile: str
+) -> dict[str, Path]:
+    """Write the report files for ``results`` under ``out``; return their paths by kind."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    prov = provenance(seed=seed, profile=profile)
+    figs = _render_figures(results, out)
+    payload = {
+        "provenance": prov,
+        "summary": {"claims": len(results), "passed": sum(ev.passed for ev in results)},
+        "results": [
+            {**ev.to_json_dict(),
+             "figures": [{"name": f.name, "title": f.title, "file": rel}
+                         for f, (rel, _) in zip(ev.figures, figs.get(ev.claim, []), strict=False)]}
+            for ev in results
+        ],
+    }
+    paths = {
+        "json": out / "results.json",
+        "markdown": out / "index.md",
+        "html": out / "index.html",
+    }
+    paths["json"].write_text(json.dumps(to_plain(payload), indent=2) + "\n")
+    paths["markdown"].write_text(_markdown(results, prov, figs))
+    paths["html"].write_text(_html(results, prov, figs))
+    return paths

@@ -1,0 +1,66 @@
+"""Run claims and collect :class:`~verify.claim.Evidence`, turning crashes into error records.
+
+Bad user input (a :class:`ValueError` raised while validating options or building the instance)
+propagates so that the CLI can exit with code 2; any exception inside the check itself becomes an
+``error`` record so that one broken claim does not hide the verdicts of the others.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from verify import registry
+from verify.claim import PROFILES, Evidence
+
+__all__ = ["run_claims", "error_evidence"]
+
+
+def error_evidence(claim_id: str, seed: int, profile: str, exc: BaseException) -> Evidence:
+    """An Evidence record for a claim whose check raised an unexpected exception."""
+    claim = registry.get(claim_id)
+    last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}" if last else ""
+    return Evidence(
+        claim=claim_id, title=claim.title, kind=claim.kind, status="error", passed=False,
+        metric="none", metrics={}, tolerance={}, seed=seed, profile=profile, parameters={},
+        controls=(), message=f"internal error: {type(exc).__name__}: {exc}{where}",
+        reference=claim.reference.cite(),
+    )
+
+
+def run_claims(
+    claim_ids: Iterable[str],
+    *,
+    seed: int = 0,
+    profile: str = "quick",
+    options: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Evidence]:
+    """Check each claim in turn; report progress through ``progress`` (one line per claim)."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    ids = list(claim_ids)
+    claims = [registry.get(i) for i in ids]  # unknown ids fail before any work starts
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    for key in options:
+        if not any(key in c.options for c in claims):
+            raise ValueError(f"option --{key} is not accepted by any of: {', '.join(ids)}")
+    results = []
+    for k, claim in enumerate(claims, 1):
+        own = {key: val for key, val in options.items() if key in claim.options}
+        if progress:
+            progress(f"[{k}/{len(claims)}] {claim.id} ...")
+        start = time.perf_counter()
+        instance = claim.build_instance(seed=seed, profile=profile, **own)  # bad input: raises
+        try:
+            evidence = claim.check_instance(instance, profile=profile)
+        except Exception as exc:  # noqa: BLE001 - recorded as an error verdict, not hidden
+            evidence = error_evidence(claim.id, seed, profile, exc)
+        if progress:
+            progress(f"[{k}/{len(claims)}] {claim.id}: {evidence.status} "
+                     f"({time.perf_counter() - start:.1f} s)")
+        results.append(evidence)
+    return results
