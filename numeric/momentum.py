@@ -1,0 +1,461 @@
+"""Heavy-ball momentum (MGD) and the momentum gradient flow (MGF) on a diagonal linear network.
+
+Convention (``THEORY.md``, regression §0 and §5): ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``,
+loss ``L(β) = ‖Xβ − y‖² / (2n)``, ``g = ∇L(β) = Xᵀ(Xβ − y)/n``, ``F(u, v) = L(u ⊙ v)``.
+The momentum parameter is called ``momentum`` (``β_m``) to keep ``β`` for the regression vector.
+
+- :func:`heavy_ball` — batched heavy-ball MGD
+  ``w_{k+1} = w_k − γ∇F(w_k) + β_m (w_k − w_{k−1})``, ``w_{−1} = w_0``, over a grid of
+  ``(γ, β_m)`` pairs on a leading batch axis, observed at common *physical* times
+  ``t_k = k γ/(1−β_m)``.
+- :func:`momentum_gradient_flow` — the MGF ``λ ẅ + ẇ + ∇F(w) = 0``, ``ẇ(0) = 0``, integrated
+  in the coordinates ``s = u + v``, ``d = u − v``, with the path integrals ``∫(ṡ/s)²`` and
+  ``∫(ḋ/d)²`` that give the implicit regularisation, and detection of ``u ± v`` crossing zero
+  (where the formula no longer applies).
+
+Reference: K. Papazov, S. Pesme, N. Flammarion, "Leveraging continuous time to understand
+momentum when training diagonal linear networks", AISTATS 2024, arXiv:2403.05293. The exact
+implicit-regularisation formula with ``α±`` and the reference point ``β̃₀`` is derived (and
+checked numerically) in ``theory/regression.md`` §5.3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from numeric.validation import (
+    as_finite_array,
+    check_alpha,
+    check_in_range,
+    check_positive,
+    check_regression_data,
+)
+
+__all__ = [
+    "invariant_lambda",
+    "time_step",
+    "stepsize_for",
+    "HeavyBallResult",
+    "heavy_ball",
+    "MGFResult",
+    "momentum_gradient_flow",
+    "relative_path_error",
+]
+
+#: a run whose loss exceeds this multiple of its initial loss (or is non-finite) has diverged
+DIVERGENCE_FACTOR = 1e8
+
+
+def invariant_lambda(stepsize, momentum):
+    """The intrinsic constant ``λ = γ / (1 − β_m)²`` of Papazov et al. (2024), §3."""
+    return np.asarray(stepsize, dtype=float) / (1.0 - np.asarray(momentum, dtype=float)) ** 2
+
+
+def time_step(stepsize, momentum):
+    """Physical time per iteration ``h = γ / (1 − β_m)`` (so ``t_k = k h``)."""
+    return np.asarray(stepsize, dtype=float) / (1.0 - np.asarray(momentum, dtype=float))
+
+
+def stepsize_for(lam, momentum):
+    """The stepsize ``γ = λ (1 − β_m)²`` giving intrinsic constant ``λ`` at momentum ``β_m``."""
+    return np.asarray(lam, dtype=float) * (1.0 - np.asarray(momentum, dtype=float)) ** 2
+
+
+def _check_batch_params(stepsizes, momenta) -> tuple[np.ndarray, np.ndarray]:
+    gam = as_finite_array(np.atleast_1d(stepsizes), "stepsizes", ndim=1)
+    mom = as_finite_array(np.atleast_1d(momenta), "momenta", ndim=1)
+    if gam.shape != mom.shape:
+        raise ValueError(
+            f"stepsizes and momenta must have the same length B, got {gam.shape} and {mom.shape}"
+        )
+    if np.any(gam <= 0):
+        raise ValueError(f"stepsizes must be > 0 entrywise (min is {gam.min():g})")
+    if np.any((mom < 0) | (mom >= 1)):
+        raise ValueError(f"momenta must lie in [0, 1) entrywise, got range [{mom.min():g}, "
+                         f"{mom.max():g}]")
+    return gam, mom
+
+
+@dataclass(frozen=True)
+class HeavyBallResult:
+    """Output of :func:`heavy_ball` (batch axis first).
+
+    Attributes
+    ----------
+    times : ndarray (T,)
+        Physical observation times ``t``.
+    beta : ndarray (B, T, d)
+        ``β = u ⊙ v`` at time ``t`` (linear interpolation between the two iterates whose times
+        ``k h`` bracket ``t``; the interpolation error is ``O(h²)``, below the ``O(h)`` claim).
+    u, v : ndarray (B, d)
+        Iterates at the last iteration ``K_b = ⌈t_max / h_b⌉`` of each run.
+    stepsize, momentum, lam, time_step : ndarray (B,)
+        ``γ``, ``β_m``, ``λ = γ/(1−β_m)²`` and ``h = γ/(1−β_m)`` of each run.
+    iterations : ndarray (B,) of int
+    diverged : ndarray (B,) of bool
+        Non-finite or exploding loss (``> 1e8 ×`` the initial loss) before ``K_b``.
+    residual : ndarray (B,)
+        ``‖Xβ − y‖ / max(1, ‖y‖)`` at the last iterate (``inf`` for diverged runs).
+    """
+
+    times: np.ndarray
+    beta: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    stepsize: np.ndarray
+    momentum: np.ndarray
+    lam: np.ndarray
+    time_step: np.ndarray
+    iterations: np.ndarray
+    diverged: np.ndarray
+    residual: np.ndarray
+
+    @property
+    def final_beta(self) -> np.ndarray:
+        """``u ⊙ v`` at the last iterate of each run, shape (B, d)."""
+        return self.u * self.v
+
+
+def _grad(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Residual ``r = Xβ − y`` (B, n) and ``g = Xᵀ r / n`` (B, d) for shared or per-run X."""
+    if X.ndim == 2:
+        r = beta @ X.T - y
+        g = r @ X / X.shape[0]
+    else:
+        r = np.einsum("bnd,bd->bn", X, beta) - y
+        g = np.einsum("bnd,bn->bd", X, r) / X.shape[1]
+    return r, g
+
+
+def heavy_ball(
+    X,
+    y,
+    alpha,
+    stepsizes,
+    momenta,
+    times,
+) -> HeavyBallResult:
+    """Batched heavy-ball MGD on a DLN, observed at common physical times.
+
+    Runs ``u_{k+1} = u_k − γ_b v_k ⊙ g_k + β_b (u_k − u_{k−1})`` and
+    ``v_{k+1} = v_k − γ_b u_k ⊙ g_k + β_b (v_k − v_{k−1})`` with ``u_{−1} = u_0 = √2 α``,
+    ``v_{−1} = v_0 = 0`` and ``g_k = Xᵀ(X(u_k ⊙ v_k) − y)/n`` for every pair ``(γ_b, β_b)`` at
+    once (batch axis first). Iteration ``k`` of run ``b`` sits at physical time
+    ``t = k h_b``, ``h_b = γ_b/(1 − β_b)`` (Papazov, Pesme & Flammarion, AISTATS 2024,
+    arXiv:2403.05293): with this clock runs with equal ``λ = γ/(1−β_m)²`` follow the same MGF
+    path as ``β_m → 1``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d) or (B, n, d)
+        Shared design, or one design per run (e.g. one per seed).
+    y : array_like, shape (n,) or (B, n)
+    alpha : float or array_like (d,)
+        Initialisation scale (``u₀ = √2 α``), > 0.
+    stepsizes, momenta : array_like, shape (B,)
+        ``γ_b > 0`` and ``β_b ∈ [0, 1)``.
+    times : array_like, shape (T,)
+        Non-negative, non-decreasing observation times; run ``b`` makes ``⌈max(times)/h_b⌉``
+        iterations.
+
+    Returns
+    -------
+    HeavyBallResult
+        Paths, final iterates, per-run divergence flags and residuals. Diverged runs are frozen
+        at their last finite state and flagged; their paths are NaN after divergence and must
+        be read only through ``diverged``.
+    """
+    gam, mom = _check_batch_params(stepsizes, momenta)
+    B = gam.shape[0]
+    X = as_finite_array(X, "X")
+    y = as_finite_array(y, "y")
+    if X.ndim == 2:
+        check_regression_data(X, y, require_underdetermined=False)
+        d = X.shape[1]
+    elif X.ndim == 3:
+        if X.shape[0] != B or y.shape != (B, X.shape[1]):
+            raise ValueError(
+                f"per-run X must have shape (B, n, d) and y shape (B, n) with B = {B}, got "
+                f"{X.shape} and {y.shape}"
+            )
+        d = X.shape[2]
+    else:
+        raise ValueError(f"X must have 2 or 3 axes, got shape {X.shape}")
+    alpha = check_alpha(alpha, d)
+    times = as_finite_array(np.atleast_1d(times), "times", ndim=1)
+    if np.any(times < 0) or np.any(np.diff(times) < 0):
+        raise ValueError("times must be non-negative and non-decreasing")
+
+    h = gam / (1.0 - mom)
+    lam = gam / (1.0 - mom) ** 2
+    pos = times[None, :] / h[:, None]  # fractional iteration index of each observation, (B, T)
+    k_hi = np.ceil(pos - 1e-12).astype(np.int64)
+    k_hi = np.maximum(k_hi, 0)
+    k_end = k_hi.max(axis=1)  # K_b
+    schedule: dict[int, list[tuple[int, int]]] = {}
+    for b in range(B):
+        for j in range(times.shape[0]):
+            schedule.setdefault(int(k_hi[b, j]), []).append((b, j))
+
+    u = np.broadcast_to(np.sqrt(2.0) * np.asarray(alpha, dtype=float), (B, d)).copy()
+    v = np.zeros((B, d))
+    u_prev, v_prev = u.copy(), v.copy()
+    r, g = _grad(X, y, u * v)
+    loss0 = 0.5 * np.mean(r**2, axis=1)
+    diverged = np.zeros(B, dtype=bool)
+    path = np.full((B, times.shape[0], d), np.nan)
+    gcol = gam[:, None]
+    mcol = mom[:, None]
+    K = int(k_end.max())
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(K + 1):
+            if k in schedule:
+                for b, j in schedule[k]:
+                    if diverged[b]:
+                        continue
+                    if k == 0:
+                        path[b, j] = u[b] * v[b]
+                    else:
+                        frac = pos[b, j] - (k - 1)
+                        bp, bc = u_prev[b] * v_prev[b], u[b] * v[b]
+                        path[b, j] = bp + frac * (bc - bp)
+            if k == K:
+                break
+            active = (k < k_end) & ~diverged
+            if not active.any():
+                break
+            acol = active[:, None]
+            u_new = u - gcol * v * g + mcol * (u - u_prev)
+            v_new = v - gcol * u * g + mcol * (v - v_prev)
+            u_prev = np.where(acol, u, u_prev)
+            v_prev = np.where(acol, v, v_prev)
+            u = np.where(acol, u_new, u)
+            v = np.where(acol, v_new, v)
+            r, g = _grad(X, y, u * v)
+            loss = 0.5 * np.mean(r**2, axis=1)
+            bad = active & ~(np.isfinite(loss) & (loss <= DIVERGENCE_FACTOR * (loss0 + 1.0)))
+            if bad.any():
+                diverged |= bad
+                u[bad], v[bad] = u_prev[bad], v_prev[bad]
+                r, g = _grad(X, y, u * v)
+    ynorm = np.maximum(1.0, np.linalg.norm(y, axis=-1))
+    residual = np.linalg.norm(r, axis=1) / ynorm
+    residual = np.where(diverged, np.inf, residual)
+    return HeavyBallResult(
+        times=times, beta=path, u=u, v=v, stepsize=gam, momentum=mom, lam=lam, time_step=h,
+        iterations=k_end, diverged=diverged, residual=residual,
+    )
+
+
+@dataclass(frozen=True)
+class MGFResult:
+    """Output of :func:`momentum_gradient_flow`.
+
+    Attributes
+    ----------
+    lam : float
+    times : ndarray (T,)
+        Observation times actually reached (truncated at a zero crossing).
+    beta : ndarray (T, d)
+        ``β(t)`` at ``times``.
+    t_final : float
+        Time where integration stopped (``t_max``, or the zero-crossing time).
+    u, v : ndarray (d,)
+        State at ``t_final``.
+    integral_s, integral_d : ndarray (d,)
+        ``∫₀^{t_final} (ṡ/s)² dt`` and ``∫₀^{t_final} (ḋ/d)² dt`` per coordinate.
+    alpha_plus_sq, alpha_minus_sq : ndarray (d,)
+        ``α₊² = α² e^{−2λ∫(ṡ/s)²}``, ``α₋² = α² e^{−2λ∫(ḋ/d)²}``.
+    alpha_inf_sq : ndarray (d,)
+        ``α_∞² = α₊ α₋`` (predicted ``(u² − v²)/2`` in the limit).
+    reference : ndarray (d,)
+        Bregman reference point ``β̃₀ = (α₊² − α₋²)/2``.
+    crossed : bool
+        True if some ``u_i ± v_i`` reached zero: outside the formula's range.
+    crossing_time : float or None
+    min_ratio : float
+        ``min_{t, i} min(s_i, d_i) / s_i(0)`` over the accepted steps (``≤ 0`` if crossed).
+    residual : float
+        ``‖Xβ − y‖ / max(1, ‖y‖)`` at ``t_final``.
+    speed : float
+        ``max |ẇ|`` at ``t_final`` (``u̇, v̇``), to judge that the flow has come to rest.
+    status : str
+        The integrator's message.
+    nfev : int
+    """
+
+    lam: float
+    times: np.ndarray
+    beta: np.ndarray
+    t_final: float
+    u: np.ndarray
+    v: np.ndarray
+    integral_s: np.ndarray
+    integral_d: np.ndarray
+    alpha_plus_sq: np.ndarray
+    alpha_minus_sq: np.ndarray
+    alpha_inf_sq: np.ndarray
+    reference: np.ndarray
+    crossed: bool
+    crossing_time: float | None
+    min_ratio: float
+    residual: float
+    speed: float
+    status: str
+    nfev: int
+
+    @property
+    def final_beta(self) -> np.ndarray:
+        return self.u * self.v
+
+
+def momentum_gradient_flow(
+    X,
+    y,
+    alpha,
+    lam: float,
+    t_max: float,
+    times=None,
+    *,
+    rtol: float = 1e-11,
+    atol: float = 1e-14,
+    method: str = "DOP853",
+    initial_velocity_factor: float = 0.0,
+) -> MGFResult:
+    """Integrate the momentum gradient flow ``λ ẅ + ẇ + ∇F(w) = 0`` on the DLN.
+
+    Convention: ``β = u ⊙ v``, ``u₀ = √2α``, ``v₀ = 0``, ``ẇ(0) = 0``,
+    ``L = ‖Xβ − y‖²/(2n)``. The flow is integrated in ``s = u + v``, ``d = u − v``::
+
+        λ s̈ + ṡ + s g = 0,   λ d̈ + ḋ − d g = 0,   β = (s² − d²)/4,
+
+    together with ``I_s = ∫(ṡ/s)²`` and ``I_d = ∫(ḋ/d)²``. Writing ``ρ = ln s`` gives
+    ``λ(ρ̈ + ρ̇²) + ρ̇ + g = 0``; integrating from rest to rest yields the exact implicit
+    regularisation (``theory/regression.md`` §5.3, Papazov, Pesme & Flammarion, AISTATS 2024,
+    arXiv:2403.05293)::
+
+        α₊² = α² e^{−2λ I_s},  α₋² = α² e^{−2λ I_d},  α_∞² = α₊α₋,  β̃₀ = (α₊² − α₋²)/2,
+        β_∞ = argmin_{Xβ=y} D_{ψ_{α_∞}}(β, β̃₀).
+
+    The formula needs ``s, d > 0`` along the path; momentum overshoot (large λ) can make
+    ``u ± v`` cross zero. A terminal event stops the integration there and ``crossed`` is set.
+
+    Parameters
+    ----------
+    X : array_like (n, d)
+    y : array_like (n,)
+    alpha : float or array_like (d,)
+        Initialisation scale, > 0.
+    lam : float
+        ``λ > 0``.
+    t_max : float
+        Horizon, > 0.
+    times : array_like (T,), optional
+        Observation times in ``[0, t_max]`` (default: only ``t_max``).
+    rtol, atol : float
+        Integrator tolerances (``atol ≥ 1e-20``: ``solve_ivp`` misbehaves below, §10.1).
+    method : str
+        A :func:`scipy.integrate.solve_ivp` method.
+    initial_velocity_factor : float
+        ``c ≥ 0`` in ``ẇ(0) = −c ∇F(w₀)`` (default 0: start from rest, as in the theorem).
+        ``c = (1 − β_m)/2`` together with ``λ_eff = λ(1 + β_m)/2`` is the first-order *modified
+        equation* of heavy ball (see :func:`symbolic.momentum.momentum_invariant`), which MGD
+        follows to ``O((1 − β_m)²)``. The implicit-bias integrals assume ``c = 0``.
+
+    Returns
+    -------
+    MGFResult
+    """
+    X, y = check_regression_data(X, y, require_underdetermined=False)
+    n, d = X.shape
+    alpha = check_alpha(alpha, d)
+    lam = check_positive(lam, "lam")
+    t_max = check_positive(t_max, "t_max")
+    rtol = check_in_range(rtol, "rtol", 1e-14, 1e-2)
+    atol = check_in_range(atol, "atol", 1e-20, 1e-2)
+    if times is None:
+        times = np.array([t_max])
+    times = as_finite_array(np.atleast_1d(times), "times", ndim=1)
+    if np.any(times < 0) or np.any(times > t_max) or np.any(np.diff(times) < 0):
+        raise ValueError(f"times must be non-decreasing and lie in [0, t_max = {t_max:g}]")
+
+    s0 = np.broadcast_to(np.sqrt(2.0) * np.asarray(alpha, dtype=float), (d,)).copy()
+    alpha_sq = s0**2 / 2.0
+    kick = check_in_range(initial_velocity_factor, "initial_velocity_factor", 0.0, 1.0)
+    # ẇ(0) = −c∇F(w₀): ∇_u F = v₀ g₀ = 0 and ∇_v F = u₀ g₀, so u̇₀ = 0, v̇₀ = −c u₀ g₀
+    g0 = X.T @ (X @ np.zeros(d) - y) / n
+    v_dot0 = -kick * s0 * g0
+    state0 = np.concatenate([s0, s0, v_dot0, -v_dot0, np.zeros(2 * d)])
+    inv_lam = 1.0 / lam
+    XT_n = X.T / n
+
+    def rhs(_t, z):
+        s, dd, sd, ddd = z[:d], z[d:2 * d], z[2 * d:3 * d], z[3 * d:4 * d]
+        beta = 0.25 * (s * s - dd * dd)
+        g = XT_n @ (X @ beta - y)
+        out = np.empty_like(z)
+        out[:d] = sd
+        out[d:2 * d] = ddd
+        out[2 * d:3 * d] = (-sd - s * g) * inv_lam
+        out[3 * d:4 * d] = (-ddd + dd * g) * inv_lam
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out[4 * d:5 * d] = (sd / s) ** 2
+            out[5 * d:] = (ddd / dd) ** 2
+        return out
+
+    def crossing(_t, z):
+        return min(np.min(z[:d] / s0), np.min(z[d:2 * d] / s0))
+
+    crossing.terminal = True
+    crossing.direction = -1
+
+    t_eval = times if times[-1] == t_max else np.append(times, t_max)
+    sol = solve_ivp(rhs, (0.0, t_max), state0, method=method, t_eval=t_eval, events=crossing,
+                    rtol=rtol, atol=atol)
+    crossed = bool(sol.t_events[0].size > 0)
+    crossing_time = float(sol.t_events[0][0]) if crossed else None
+    zf = sol.y_events[0][0] if crossed else sol.y[:, -1]
+    t_final = crossing_time if crossed else float(t_max)
+    keep = sol.t <= times[-1]
+    sol_t, sol_y = sol.t[keep], sol.y[:, keep]
+    s, dd = zf[:d], zf[d:2 * d]
+    u, v = (s + dd) / 2.0, (s - dd) / 2.0
+    i_s, i_d = zf[4 * d:5 * d], zf[5 * d:]
+    path_s, path_d = sol_y[:d], sol_y[d:2 * d]
+    beta_path = (0.25 * (path_s**2 - path_d**2)).T
+    min_ratio = float(min(np.min(s / s0), np.min(dd / s0)))
+    if path_s.size:
+        min_ratio = min(min_ratio, float(np.min(path_s / s0[:, None])),
+                        float(np.min(path_d / s0[:, None])))
+    if crossed:
+        min_ratio = min(min_ratio, 0.0)
+    a_plus = alpha_sq * np.exp(-2.0 * lam * i_s)
+    a_minus = alpha_sq * np.exp(-2.0 * lam * i_d)
+    a_inf = alpha_sq * np.exp(-lam * (i_s + i_d))
+    r = X @ (u * v) - y
+    speed = float(np.max(np.abs(zf[2 * d:4 * d])))
+    return MGFResult(
+        lam=lam, times=sol_t, beta=beta_path, t_final=t_final, u=u, v=v,
+        integral_s=i_s, integral_d=i_d, alpha_plus_sq=a_plus, alpha_minus_sq=a_minus,
+        alpha_inf_sq=a_inf, reference=0.5 * (a_plus - a_minus), crossed=crossed,
+        crossing_time=crossing_time, min_ratio=min_ratio,
+        residual=float(np.linalg.norm(r) / max(1.0, np.linalg.norm(y))), speed=speed,
+        status=str(sol.message), nfev=int(sol.nfev),
+    )
+
+
+def relative_path_error(paths: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``max_t ‖β_b(t) − β_ref(t)‖ / max_t ‖β_ref(t)‖`` for paths (B, T, d) vs (T, d).
+
+    The normalisation by the largest reference norm is that of ``theory/regression.md`` §5.2.
+    """
+    paths = np.asarray(paths, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    if paths.shape[1:] != reference.shape:
+        raise ValueError(f"paths (B, T, d) must match reference (T, d): {paths.shape} vs "
+                         f"{reference.shape}")
+    scale = np.max(np.linalg.norm(reference, axis=-1))
+    return np.max(np.linalg.norm(paths - reference[None], axis=-1), axis=1) / max(scale, 1e-300)
