@@ -298,7 +298,9 @@ class Claim(ABC):
         """Figures for the report (prediction vs simulation, theory reference drawn)."""
         return []
 
-    def notes(self, instance: Instance, prediction: Prediction, simulation: Simulation) -> list[str]:
+    def notes(
+        self, instance: Instance, prediction: Prediction, simulation: Simulation
+    ) -> list[str]:
         """Free-text remarks for the report (conventions used, caveats)."""
         return []
 

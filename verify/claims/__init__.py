@@ -1,12 +1,11 @@
 """Claim modules, one per paper. Importing this package registers every claim.
 
-Catalogue order follows ``THEORY.md``.
+The import order below is the catalogue order of ``THEORY.md`` (registration order).
 """
+# isort: skip_file
 
-from verify.claims import (  # noqa: F401
-    woodworth2020,
-    papazov2024,
-    soudry2018,
-    pesme_dragomir2024,
-    pesme_flammarion2023,
-)
+from verify.claims import woodworth2020  # noqa: F401
+from verify.claims import papazov2024  # noqa: F401
+from verify.claims import pesme_dragomir2024  # noqa: F401
+from verify.claims import soudry2018  # noqa: F401
+from verify.claims import pesme_flammarion2023  # noqa: F401
