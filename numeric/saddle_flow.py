@@ -1,0 +1,290 @@
+"""Gradient flow of a DLN at tiny initialisation, integrated in rescaled dual coordinates.
+
+Pesme, S. and Flammarion, N. (2023), "Saddle-to-Saddle Dynamics in Diagonal Linear Networks",
+NeurIPS 2023, arXiv:2304.00488 (Theorem 2 compares this flow with :mod:`numeric.saddles`).
+
+Convention (``THEORY.md``; ``classification-and-dynamics.md`` §2.1): ``L(β) = ‖Xβ − y‖²/(2n)``,
+``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``. Gradient flow is exactly the mirror flow
+``β_t = α² sinh(−2∫₀ᵗ ∇L(β_r) dr)``. With ``λ = log(1/α)``, accelerated time ``τ = t/λ`` and
+the rescaled dual ``s(τ) = −∫₀^τ ∇L(β̃(r)) dr`` one has exactly
+
+    ds/dτ = −∇L(β(s)),    β(s) = α² sinh(2λ s).
+
+Because ``s(τ) = Xᵀν(τ)`` with ``ν(τ) = −∫₀^τ (Xβ̃ − y)/n dr``, the flow is integrated as the
+n-dimensional ODE ``dν/dτ = (y − Xβ(Xᵀν))/n``, ``ν(0) = 0``, with an implicit Radau solver and the
+analytic Jacobian ``−X diag(2λ α² cosh(2λ s)) Xᵀ / n``. ``β(s)`` and its derivative are evaluated
+from ``log α`` (:func:`numeric.hyperbolic.scaled_sinh`), so α = 1e-120 costs the same as 1e-5.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from numeric.hyperbolic import scaled_cosh, scaled_sinh
+from numeric.validation import as_finite_array, check_in_range, check_positive
+
+__all__ = [
+    "DualFlow",
+    "integrate_dual_flow",
+    "beta_from_dual",
+    "measure_jump_times",
+    "plateau_errors",
+]
+
+
+def beta_from_dual(s, log_inv_alpha: float) -> np.ndarray:
+    """``β = α² sinh(2λ s)`` with ``λ = log(1/α)``, overflow-safe (``u ⊙ v`` convention)."""
+    lam = float(log_inv_alpha)
+    return scaled_sinh(-2.0 * lam, 2.0 * lam * np.asarray(s, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class DualFlow:
+    """Solution of the rescaled dual flow.
+
+    Attributes
+    ----------
+    alpha : float
+        Initialisation scale (``u₀ = √2α``); ``log_inv_alpha = log(1/α)``.
+    log_inv_alpha : float
+    tau : ndarray, shape (T,)
+        Output grid in accelerated time ``τ = t / log(1/α)``.
+    beta : ndarray, shape (T, d)
+        ``β̃(τ)`` on the grid.
+    dual : ndarray, shape (T, d)
+        ``s(τ)`` on the grid.
+    loss : ndarray, shape (T,)
+    success : bool
+        Solver success *and* finite outputs.
+    diverged : bool
+        Non-finite state or solver failure.
+    message : str
+    nfev, njev : int
+    elapsed_s : float
+    """
+
+    alpha: float
+    log_inv_alpha: float
+    tau: np.ndarray
+    beta: np.ndarray
+    dual: np.ndarray
+    loss: np.ndarray
+    success: bool
+    diverged: bool
+    message: str
+    nfev: int
+    njev: int
+    elapsed_s: float
+    _X: np.ndarray = field(repr=False)
+    _sol: object = field(repr=False)
+
+    def dual_at(self, tau) -> np.ndarray:
+        """``s(τ)`` from the solver's dense output, shape ``(len(tau), d)``."""
+        tau = np.atleast_1d(np.asarray(tau, dtype=np.float64))
+        nu = np.asarray(self._sol(tau))  # (n, T)
+        return (self._X.T @ nu).T
+
+    def beta_at(self, tau) -> np.ndarray:
+        """``β̃(τ)`` from the dense output, shape ``(len(tau), d)``."""
+        return beta_from_dual(self.dual_at(tau), self.log_inv_alpha)
+
+
+def integrate_dual_flow(
+    X,
+    y,
+    alpha: float,
+    tau_max: float,
+    *,
+    n_eval: int = 2001,
+    rtol: float = 1e-10,
+    atol: float | None = None,
+) -> DualFlow:
+    """Integrate DLN gradient flow for ``τ ∈ [0, tau_max]`` in rescaled dual coordinates.
+
+    Pesme & Flammarion (NeurIPS 2023, arXiv:2304.00488), rescaled flow of their Theorem 2:
+    ``ds/dτ = −∇L(α² sinh(2 log(1/α) s))``, ``s(0) = 0``, which is exactly gradient flow on
+    ``β = u ⊙ v`` from ``u₀ = √2α``, ``v₀ = 0`` observed at ``t = τ log(1/α)``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,)
+    alpha : float
+        Initialisation scale, ``0 < α < 1`` (typically 1e-5 … 1e-120; ``α ≥ 1e-300``).
+    tau_max : float
+        Horizon in accelerated time (> 0).
+    n_eval : int
+        Number of uniform grid points for the stored trajectory (≥ 2); the solver's own steps
+        (four points each) are added, and the dense output is kept too.
+    rtol, atol : float
+        Radau tolerances (``atol`` defaults to ``1e-13 · max(1, ‖ν‖ scale)``).
+
+    Returns
+    -------
+    DualFlow
+        Trajectory on the grid plus dense output; ``diverged`` is True when the solver fails or
+        the state becomes non-finite (never returned as NaN silently).
+    """
+    X = as_finite_array(X, "X", ndim=2)
+    y = as_finite_array(y, "y", ndim=1)
+    n, d = X.shape
+    if y.shape[0] != n:
+        raise ValueError(f"y must have length n = X.shape[0] = {n}, got {y.shape[0]}")
+    alpha = check_in_range(alpha, "alpha", 1e-300, 1.0, high_inclusive=False)
+    tau_max = check_positive(tau_max, "tau_max")
+    rtol = check_in_range(rtol, "rtol", 1e-14, 1e-2)
+    if isinstance(n_eval, bool) or not isinstance(n_eval, int | np.integer) or n_eval < 2:
+        raise ValueError(f"n_eval must be an integer >= 2, got {n_eval!r}")
+    lam = float(-np.log(alpha))
+    log_a = -2.0 * lam
+    log_da = np.log(2.0 * lam) - 2.0 * lam
+    Xt = X.T.copy()
+    if atol is None:
+        # ν has the scale of 1/‖X‖ (since ‖Xᵀν‖_∞ ≲ 1): keep ~1e-13 relative accuracy on s.
+        atol = 1e-13 / max(1.0, float(np.max(np.linalg.norm(X, axis=0))))
+    else:
+        atol = check_positive(atol, "atol")
+
+    def rhs(_tau, nu):
+        s = Xt @ nu
+        beta = scaled_sinh(log_a, 2.0 * lam * s)
+        return (y - X @ beta) / n
+
+    def jac(_tau, nu):
+        s = Xt @ nu
+        w = scaled_cosh(log_da, 2.0 * lam * s)
+        return -(X * w) @ Xt / n
+
+    start = time.perf_counter()
+    with np.errstate(over="ignore", invalid="ignore"):
+        sol = solve_ivp(rhs, (0.0, tau_max), np.zeros(n), method="Radau", jac=jac,
+                        rtol=rtol, atol=atol, dense_output=True)
+    elapsed = time.perf_counter() - start
+    ok = bool(sol.success) and np.all(np.isfinite(sol.y)) and sol.t[-1] >= tau_max * (1 - 1e-12)
+    if ok:
+        # Grid: a uniform grid plus the solver's own steps (which concentrate at the jumps),
+        # each step split in `sub` pieces, so that short plateaus are resolved.
+        sub = 4
+        steps = sol.t
+        fine = (steps[:-1, None] + np.diff(steps)[:, None] * np.arange(sub)[None, :] / sub)
+        tau = np.union1d(np.linspace(0.0, tau_max, int(n_eval)), fine.ravel())
+        tau = np.union1d(tau, [tau_max])
+        nu = sol.sol(tau)
+        ok = bool(np.all(np.isfinite(nu)))
+    if ok:
+        dual = (Xt @ nu).T
+        with np.errstate(over="ignore", invalid="ignore"):
+            beta = beta_from_dual(dual, lam)
+            loss = np.sum((beta @ X.T - y) ** 2, axis=1) / (2 * n)
+        ok = bool(np.all(np.isfinite(beta)) and np.all(np.isfinite(loss)))
+    if not ok:
+        tau = sol.t
+        m = tau.size
+        dual = (Xt @ sol.y).T if m else np.zeros((0, d))
+        beta = np.zeros((m, d))
+        loss = np.full(m, np.inf)
+    return DualFlow(
+        alpha=alpha,
+        log_inv_alpha=lam,
+        tau=tau,
+        beta=beta,
+        dual=dual,
+        loss=loss,
+        success=ok,
+        diverged=not ok,
+        message=str(sol.message),
+        nfev=int(sol.nfev),
+        njev=int(sol.njev),
+        elapsed_s=elapsed,
+        _X=X,
+        _sol=sol.sol,
+    )
+
+
+def measure_jump_times(flow: DualFlow, saddles, *, refine: bool = True) -> np.ndarray:
+    """Measured jump times by the half-distance criterion (sheet §2.4).
+
+    Jump ``k`` is the first ``τ`` after the previous measured jump with
+    ``‖β̃(τ) − β_k‖ ≤ ½‖β_k − β_{k−1}‖`` (``β₀ = 0``); a nearest-saddle rule fails when
+    consecutive saddles are close. The crossing is located on the stored grid and refined by
+    bisection on the solver's dense output.
+
+    Parameters
+    ----------
+    flow : DualFlow
+    saddles : array_like, shape (K, d)
+        Predicted saddles ``β₁ … β_K``.
+    refine : bool
+        Bisect on the dense output (to ~1e-10 in τ).
+
+    Returns
+    -------
+    ndarray, shape (K,)
+        Measured times; NaN where the criterion never fires within the horizon (the search
+        for the next jump then starts after the last measured one).
+    """
+    saddles = as_finite_array(saddles, "saddles", ndim=2)
+    K, d = saddles.shape
+    if d != flow.beta.shape[1]:
+        raise ValueError(f"saddles must have d = {flow.beta.shape[1]} columns, got {d}")
+    prev = np.vstack([np.zeros((1, d)), saddles[:-1]])
+    radius = 0.5 * np.linalg.norm(saddles - prev, axis=1)
+    out = np.full(K, np.nan)
+    tau = flow.tau
+    i0 = 0
+    for k in range(K):
+        dist = np.linalg.norm(flow.beta[i0:] - saddles[k], axis=1)
+        hit = np.flatnonzero(dist <= radius[k])
+        if hit.size == 0:
+            continue  # never reached: NaN, look for the next jump from the same place
+        i = i0 + int(hit[0])
+        if refine and i > 0 and i > i0:
+            lo, hi = tau[i - 1], tau[i]
+            for _ in range(40):
+                mid = 0.5 * (lo + hi)
+                if np.linalg.norm(flow.beta_at(mid)[0] - saddles[k]) <= radius[k]:
+                    hi = mid
+                else:
+                    lo = mid
+                if hi - lo < 1e-11 * max(1.0, hi):
+                    break
+            out[k] = hi
+        else:
+            out[k] = tau[i]
+        i0 = i
+    return out
+
+
+def plateau_errors(
+    flow: DualFlow, times, saddles, *, fraction: float = 0.6, n_points: int = 61
+) -> np.ndarray:
+    """Relative plateau errors ``sup ‖β̃(τ) − β_k‖ / ‖β_k‖`` on the middle of each plateau.
+
+    Plateau ``k`` is ``(t_k, t_{k+1})`` (the last one ends at the horizon of ``flow``); the
+    supremum runs over the middle ``fraction`` of it (sheet §2.4 uses 60 %), sampled at
+    ``n_points`` points of the dense output.
+
+    Returns
+    -------
+    ndarray, shape (K,)
+        NaN for a plateau that lies (partly) beyond the horizon.
+    """
+    times = as_finite_array(times, "times", ndim=1)
+    saddles = as_finite_array(saddles, "saddles", ndim=2)
+    fraction = check_in_range(fraction, "fraction", 0.0, 1.0, low_inclusive=False)
+    horizon = float(flow.tau[-1])
+    ends = np.concatenate([times[1:], [horizon]])
+    out = np.full(times.shape[0], np.nan)
+    for k, (a, b) in enumerate(zip(times, ends, strict=True)):
+        if not (b > a) or b > horizon + 1e-12:
+            continue
+        mid, half = 0.5 * (a + b), 0.5 * fraction * (b - a)
+        grid = np.linspace(mid - half, mid + half, n_points)
+        beta = flow.beta_at(grid)
+        ref = max(float(np.linalg.norm(saddles[k])), 1e-300)
+        out[k] = float(np.max(np.linalg.norm(beta - saddles[k], axis=1))) / ref
+    return out
