@@ -98,7 +98,10 @@ def hyperbolic_entropy_conjugate(theta, alpha) -> sp.Expr:
 
 
 def woodworth_q(z) -> sp.Expr:
-    """Woodworth et al. (COLT 2020, arXiv:2002.09277, Thm 1): ``q(z) = 2 − √(4+z²) + z asinh(z/2)``."""
+    """``q(z) = 2 − √(4+z²) + z asinh(z/2)``.
+
+    Woodworth et al., COLT 2020, arXiv:2002.09277, Theorem 1; ``q'(z) = asinh(z/2)``.
+    """
     z = sp.sympify(z)
     return 2 - sp.sqrt(4 + z**2) + z * sp.asinh(z / 2)
 
@@ -203,13 +206,16 @@ def _is_zero(expr: sp.Expr) -> bool:
     return False
 
 
-def _verify(name: str, lhs, rhs, verified: list[str]) -> sp.Eq:
-    """Check ``lhs == rhs`` symbolically; append ``name`` to ``verified`` or raise."""
+def _verify(name: str, lhs, rhs, verified: list[str], show=None) -> sp.Eq:
+    """Check ``lhs == rhs`` symbolically; append ``name`` to ``verified`` or raise.
+
+    Returns ``Eq(show, rhs)`` for display (``show`` defaults to ``lhs``).
+    """
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
     if not _is_zero(lhs - rhs):
         raise IdentityCheckError(f"identity {name!r} failed: {lhs} != {rhs}")
     verified.append(name)
-    return sp.Eq(lhs, rhs, evaluate=False)
+    return sp.Eq(lhs if show is None else show, rhs, evaluate=False)
 
 
 def _real_branch_asinh(expr: sp.Expr) -> sp.Expr:
@@ -235,6 +241,8 @@ _a_v = sp.Symbol("a_v", real=True)
 _beta0 = sp.Symbol("beta_0", real=True)
 _G = sp.Symbol("G", real=True)
 _g = sp.Function("g")(_t)
+_PSI = sp.Symbol("psi")
+_PSI_STAR = sp.Symbol("psi^*")
 
 
 def _legendre_block(grad: sp.Expr, a_sym: sp.Expr, closed_psi: sp.Expr, closed_conj: sp.Expr,
@@ -247,11 +255,15 @@ def _legendre_block(grad: sp.Expr, a_sym: sp.Expr, closed_psi: sp.Expr, closed_c
     x = sp.Dummy("x", real=True)
     psi = sp.integrate(grad.subs(_beta, x), (x, 0, _beta))
     steps.append(("ψ(β) = ∫_0^β ψ'(x) dx", sp.Eq(sp.Symbol("psi"), psi)))
-    steps.append(("closed form", _verify("psi_closed_form", psi, closed_psi, verified)))
-    steps.append(("ψ(0) = 0", _verify("psi_zero_at_zero", closed_psi.subs(_beta, 0), 0, verified)))
-    steps.append(("ψ' = d/dβ ψ", _verify("gradient", sp.diff(closed_psi, _beta), grad, verified)))
+    steps.append(("closed form", _verify("psi_closed_form", psi, closed_psi, verified,
+                                         show=_PSI)))
+    steps.append(("ψ(0) = 0", _verify("psi_zero_at_zero", closed_psi.subs(_beta, 0), 0, verified,
+                                      show=sp.Symbol("psi(0)"))))
+    steps.append(("ψ' = d/dβ ψ", _verify("gradient", sp.diff(closed_psi, _beta), grad, verified,
+                                         show=sp.Symbol("psi'"))))
     hess = sp.diff(closed_psi, _beta, 2)
-    steps.append(("ψ''", _verify("hessian", hess, closed_hess, verified)))
+    steps.append(("ψ''", _verify("hessian", hess, closed_hess, verified,
+                                 show=sp.Symbol("psi''"))))
     _verify("psi_even", closed_psi.subs(_beta, -_beta), closed_psi, verified)
     # conjugate via sup: solve ψ'(b) = θ (ψ'' > 0, so the stationary point is the maximiser)
     sols = [sp.simplify(s) for s in sp.solve(sp.Eq(grad, _theta), _beta, check=False)]
@@ -263,9 +275,9 @@ def _legendre_block(grad: sp.Expr, a_sym: sp.Expr, closed_psi: sp.Expr, closed_c
             verified)
     steps.append(("solve ψ'(β) = θ (sup attained: ψ'' > 0)", sp.Eq(_beta, b_theta)))
     conj = _real_branch_asinh(_theta * b_theta - closed_psi.subs(_beta, b_theta))
-    steps.append(("ψ*(θ) = sup_β θβ − ψ(β) = θ b(θ) − ψ(b(θ))", sp.Eq(sp.Symbol("psi_star"), conj)))
+    steps.append(("ψ*(θ) = sup_β θβ − ψ(β) = θ b(θ) − ψ(b(θ))", sp.Eq(_PSI_STAR, conj)))
     steps.append(("closed-form conjugate", _verify("conjugate_closed_form", conj, closed_conj,
-                                                 verified)))
+                                                 verified, show=_PSI_STAR)))
     conj_grad = sp.diff(closed_conj, _theta)
     steps.append(("(ψ*)' = (ψ')⁻¹: ψ*'(ψ'(β)) = β",
                   _verify("conjugate_grad_inverts_grad", conj_grad.subs(_theta, grad), _beta,
@@ -276,7 +288,8 @@ def _legendre_block(grad: sp.Expr, a_sym: sp.Expr, closed_psi: sp.Expr, closed_c
                           verified)))
     fy = closed_psi + closed_conj.subs(_theta, grad)
     steps.append(("Fenchel–Young equality ψ(β) + ψ*(ψ'(β)) = β ψ'(β)",
-                  _verify("fenchel_young_equality", fy, _beta * grad, verified)))
+                  _verify("fenchel_young_equality", fy, _beta * grad, verified,
+                          show=sp.Symbol("psi(beta) + psi^*(psi'(beta))"))))
     return {"potential": closed_psi, "gradient": grad, "hessian": closed_hess,
             "conjugate": closed_conj, "conjugate_gradient": conj_grad}
 
@@ -291,19 +304,20 @@ def _derive_uv() -> Derivation:
     steps: list = []
     u, v = sp.Function("u")(_t), sp.Function("v")(_t)
     ode = {u.diff(_t): -v * _g, v.diff(_t): -u * _g}
-    steps.append(("parametrisation and init", sp.Tuple(sp.Eq(_beta, u * v),
-                                                      sp.Eq(sp.Function("u")(0), sp.sqrt(2) * _alpha),
-                                                      sp.Eq(sp.Function("v")(0), 0))))
+    init = sp.Tuple(sp.Eq(_beta, u * v), sp.Eq(sp.Function("u")(0), sp.sqrt(2) * _alpha),
+                    sp.Eq(sp.Function("v")(0), 0))
+    steps.append(("parametrisation and init", init))
     steps.append(("gradient flow (∂L/∂u = v g, ∂L/∂v = u g)",
                   sp.Tuple(*[sp.Eq(k, val) for k, val in ode.items()])))
     cons = sp.diff(u**2 - v**2, _t).subs(ode)
     steps.append(("conserved quantity d/dt(u² − v²) = 0",
-                  _verify("conserved_u2_minus_v2", cons, 0, verified)))
+                  _verify("conserved_u2_minus_v2", cons, 0, verified,
+                          show=sp.Derivative(u**2 - v**2, _t))))
     steps.append(("value at t = 0", sp.Eq(u**2 - v**2, 2 * _alpha**2)))
     zeta = sp.log((u + v) / (u - v))
     dzeta = sp.diff(zeta, _t).subs(ode)
     steps.append(("mirror coordinate ζ = ln((u+v)/(u−v)), dζ/dt = −2g",
-                  _verify("zeta_dot", dzeta, -2 * _g, verified)))
+                  _verify("zeta_dot", dzeta, -2 * _g, verified, show=sp.Derivative(zeta, _t))))
     # β in terms of ζ: (u+v)(u−v) = 2α², (u+v)/(u−v) = e^ζ
     sp_, dm = sp.sqrt(2) * _alpha * sp.exp(_zeta / 2), sp.sqrt(2) * _alpha * sp.exp(-_zeta / 2)
     beta_z = (sp_**2 - dm**2) / 4
@@ -329,10 +343,10 @@ def _derive_uv() -> Derivation:
     lim = sp.limit(q / (_z * sp.log(_z)), _z, sp.oo)
     steps.append(("q(z) ~ |z| ln|z| as |z| → ∞ (q even)", _verify("q_growth", lim, 1, verified)))
     _verify("q_even", q.subs(_z, -_z), q, verified)
-    link = hyperbolic_entropy(_beta, sp.sqrt(2) * _alpha_w) - woodworth_potential(_beta, _alpha_w) / 2
+    q_w = woodworth_potential(_beta, _alpha_w)
     steps.append(("ψ_α = Q_{α_W}/2 when α² = 2α_W²",
-                  _verify("woodworth_map", link + woodworth_potential(_beta, _alpha_w) / 2,
-                          woodworth_potential(_beta, _alpha_w) / 2, verified)))
+                  _verify("woodworth_map", hyperbolic_entropy(_beta, sp.sqrt(2) * _alpha_w),
+                          q_w / 2, verified, show=sp.Symbol("psi_sqrt(2)*alpha_W"))))
     res.update({"alpha_map": "alpha**2 = 2*alpha_W**2  (psi_alpha = Q_alpha_W/2)",
                 "convention": "beta = u*v, u0 = sqrt(2)*alpha, v0 = 0, L = |X beta - y|^2/(2n)",
                 "identities_verified": list(verified)})
@@ -351,12 +365,14 @@ def _derive_w2() -> Derivation:
                            sp.Eq(sp.Function("w_-")(0), _alpha_w))))
     steps.append(("gradient flow", sp.Tuple(*[sp.Eq(k, val) for k, val in ode.items()])))
     cons = sp.diff(wp * wm, _t).subs(ode)
-    steps.append(("conserved quantity d/dt(w₊w₋) = 0", _verify("conserved_w_plus_w_minus", cons, 0,
-                                                               verified)))
+    steps.append(("conserved quantity d/dt(w₊w₋) = 0",
+                  _verify("conserved_w_plus_w_minus", cons, 0, verified,
+                          show=sp.Derivative(wp * wm, _t))))
     steps.append(("value at t = 0", sp.Eq(wp * wm, _alpha_w**2)))
     zeta = sp.log(wp / wm)
     steps.append(("mirror coordinate ζ = ln(w₊/w₋), dζ/dt = −4g",
-                  _verify("zeta_dot", sp.diff(zeta, _t).subs(ode), -4 * _g, verified)))
+                  _verify("zeta_dot", sp.diff(zeta, _t).subs(ode), -4 * _g, verified,
+                          show=sp.Derivative(zeta, _t))))
     bz = beta_w.subs({wp: _alpha_w * sp.exp(_zeta / 2), wm: _alpha_w * sp.exp(-_zeta / 2)})
     steps.append(("β = 2α_W² sinh ζ",
                   _verify("beta_of_zeta", bz, 2 * _alpha_w**2 * sp.sinh(_zeta), verified)))
@@ -368,9 +384,11 @@ def _derive_w2() -> Derivation:
                           1 / sp.sqrt(_beta**2 + 4 * _alpha_w**4), steps, verified)
     psi_map = hyperbolic_entropy(_beta, sp.sqrt(2) * _alpha_w)
     steps.append(("map to §0: ψ_α with α² = 2α_W² equals Q_{α_W}/2",
-                  _verify("alpha_map_factor_one_half", psi_map, closed / 2, verified)))
+                  _verify("alpha_map_factor_one_half", psi_map, closed / 2, verified,
+                          show=sp.Symbol("psi_sqrt(2)*alpha_W"))))
     steps.append(("gradient ratio ψ'/Q' = 1/2",
-                  _verify("gradient_ratio", sp.diff(psi_map, _beta), grad / 2, verified)))
+                  _verify("gradient_ratio", sp.diff(psi_map, _beta), grad / 2, verified,
+                          show=sp.Symbol("psi'_sqrt(2)*alpha_W"))))
     ser = sp.series(woodworth_q(_z), _z, 0, 6).removeO()
     steps.append(("q(z) = z²/4 − z⁴/192 + O(z⁶)",
                   _verify("q_taylor", ser, _z**2 / 4 - _z**4 / 192, verified)))
@@ -394,12 +412,14 @@ def _derive_unbalanced() -> Derivation:
                            sp.Eq(sp.Function("v")(0), _a_v))))
     steps.append(("gradient flow", sp.Tuple(*[sp.Eq(k, val) for k, val in ode.items()])))
     steps.append(("conserved quantity", _verify("conserved_u2_minus_v2",
-                                                sp.diff(u**2 - v**2, _t).subs(ode), 0, verified)))
+                                                sp.diff(u**2 - v**2, _t).subs(ode), 0, verified,
+                                                show=sp.Derivative(u**2 - v**2, _t))))
     at2 = (_a_u**2 - _a_v**2) / 2
     steps.append(("effective scale", sp.Eq(_alpha_t**2, at2)))
     zeta = sp.log((u + v) / (u - v))
-    steps.append(("dζ/dt = −2g", _verify("zeta_dot", sp.diff(zeta, _t).subs(ode), -2 * _g,
-                                          verified)))
+    steps.append(("ζ = ln((u+v)/(u−v)), dζ/dt = −2g",
+                  _verify("zeta_dot", sp.diff(zeta, _t).subs(ode), -2 * _g, verified,
+                          show=sp.Derivative(zeta, _t))))
     zeta0 = sp.log((_a_u + _a_v) / (_a_u - _a_v))
     b0 = (at2 * sp.sinh(zeta0))
     steps.append(("β₀ = α̃² sinh ζ₀ = a_u a_v", _verify("beta0", b0, _a_u * _a_v, verified)))
@@ -410,15 +430,18 @@ def _derive_unbalanced() -> Derivation:
     # per-coordinate objective f(β) = D_ψ(β, β0); derive its conjugate by the sup formula
     psi_b = bregman_divergence(_beta, _beta0, _alpha_t)
     grad = sp.diff(psi_b, _beta)
-    steps.append(("∇_β D", _verify("bregman_gradient", grad,
-                                   grad0 - hyperbolic_entropy_gradient(_beta0, _alpha_t), verified)))
+    grad_ref = grad0 - hyperbolic_entropy_gradient(_beta0, _alpha_t)
+    steps.append(("∇_β D", _verify("bregman_gradient", grad, grad_ref, verified,
+                                   show=sp.Symbol("dD/dbeta"))))
     hess = sp.diff(psi_b, _beta, 2)
     steps.append(("∇²_β D", _verify("bregman_hessian", hess,
-                                    hyperbolic_entropy_hessian(_beta, _alpha_t), verified)))
+                                    hyperbolic_entropy_hessian(_beta, _alpha_t), verified,
+                                    show=sp.Symbol("d2D/dbeta2"))))
     steps.append(("D(β₀, β₀) = 0", _verify("bregman_zero_at_reference", psi_b.subs(_beta, _beta0),
-                                            0, verified)))
+                                            0, verified, show=sp.Symbol("D(beta_0, beta_0)"))))
     steps.append(("∇D(β₀) = 0", _verify("bregman_stationary_at_reference",
-                                        grad.subs(_beta, _beta0), 0, verified)))
+                                        grad.subs(_beta, _beta0), 0, verified,
+                                        show=sp.Symbol("dD/dbeta(beta_0)"))))
     theta0 = hyperbolic_entropy_gradient(_beta0, _alpha_t)
     sols = [s for s in sp.solve(sp.Eq(grad, _theta), _beta, check=False) if s.is_real is not False]
     if len(sols) != 1:
@@ -426,7 +449,8 @@ def _derive_unbalanced() -> Derivation:
     b_theta = sols[0]
     steps.append(("solve ∇D(β) = θ", _verify(
         "bregman_stationarity_solution",
-        sp.expand(_real_branch_asinh(sp.expand(grad.subs(_beta, b_theta)))), _theta, verified)))
+        sp.expand(_real_branch_asinh(sp.expand(grad.subs(_beta, b_theta)))), _theta, verified,
+        show=sp.Function("dD/dbeta")(b_theta))))
     conj = _theta * b_theta - psi_b.subs(_beta, b_theta)
     conj = _real_branch_asinh(conj)
     psi_star = hyperbolic_entropy_conjugate
@@ -438,7 +462,8 @@ def _derive_unbalanced() -> Derivation:
     steps.append(("D*(θ) = ψ*(θ + θ₀) − ψ*(θ₀), θ₀ = ψ'(β₀)",
                   _verify("bregman_conjugate_derivative",
                           sp.expand(sp.diff(conj, _theta).subs(to_phi)),
-                          sp.expand(sp.diff(conj_closed, _theta).subs(to_phi)), verified)))
+                          sp.expand(sp.diff(conj_closed, _theta).subs(to_phi)), verified,
+                          show=sp.Symbol("dD^*/dtheta"))))
     _verify("bregman_conjugate_at_zero", conj.subs(_theta, 0), 0, verified)
     _verify("bregman_conjugate_closed_at_zero", conj_closed.subs(_theta, 0), 0, verified)
     sub = {_alpha_t: sp.sqrt(at2), _beta0: _a_u * _a_v}
@@ -446,20 +471,30 @@ def _derive_unbalanced() -> Derivation:
                + _beta0 * sp.sinh(2 * _theta)) / 2
     steps.append(("D*(θ) = ½[√(α̃⁴+β₀²)(cosh 2θ − 1) + β₀ sinh 2θ]",
                   _verify("bregman_conjugate_expanded",
-                          sp.expand(sp.expand_trig(conj_closed)), conj_ab, verified)))
+                          sp.expand(sp.expand_trig(conj_closed)), conj_ab, verified,
+                          show=sp.Symbol("D^*"))))
     # in (a_u, a_v): α̃⁴ + β₀² = ((a_u² + a_v²)/2)², both sides positive
     _verify("alpha4_plus_beta0sq", (_alpha_t**4 + _beta0**2).subs(sub),
             ((_a_u**2 + _a_v**2) / 2) ** 2, verified)
     conj_uv = ((_a_u**2 + _a_v**2) / 4 * (sp.cosh(2 * _theta) - 1)
                + _a_u * _a_v / 2 * sp.sinh(2 * _theta))
     steps.append(("D* in (a_u, a_v)", sp.Eq(sp.Symbol("D^*"), conj_uv)))
+    # compact form of D, then in (a_u, a_v) with √(α̃⁴+β₀²) = (a_u²+a_v²)/2 (checked above)
+    d_compact = (_beta * (sp.asinh(_beta / _alpha_t**2) - sp.asinh(_beta0 / _alpha_t**2))
+                 - sp.sqrt(_beta**2 + _alpha_t**4) + sp.sqrt(_alpha_t**4 + _beta0**2)) / 2
+    steps.append(("D_{ψ_α̃}(β, β₀), compact", _verify("bregman_compact", psi_b, d_compact, verified,
+                                                       show=sp.Symbol("D"))))
+    at2_e = (_a_u**2 - _a_v**2) / 2
+    d_uv = (_beta * (sp.asinh(_beta / at2_e) - sp.asinh(_a_u * _a_v / at2_e))
+            - sp.sqrt(_beta**2 + at2_e**2) + (_a_u**2 + _a_v**2) / 2) / 2
+    steps.append(("D in (a_u, a_v)", sp.Eq(sp.Symbol("D"), d_uv)))
     res = {
-        "potential": psi_b.subs(sub),
-        "gradient": grad.subs(sub),
-        "hessian": hess.subs(sub),
+        "potential": d_uv,
+        "gradient": (sp.asinh(_beta / at2_e) - sp.asinh(_a_u * _a_v / at2_e)) / 2,
+        "hessian": 1 / (2 * sp.sqrt(_beta**2 + at2_e**2)),
         "conjugate": conj_uv,
         "alpha_map": "alpha_tilde**2 = (a_u**2 - a_v**2)/2, beta_0 = a_u*a_v",
-        "potential_generic": psi_b,
+        "potential_generic": d_compact,
         "convention": "beta = u*v, u0 = a_u, v0 = a_v, |a_v| < a_u (Azulay et al. 2021)",
         "identities_verified": list(verified),
     }
@@ -480,10 +515,10 @@ def _derive_depth(depth: int) -> Derivation:
     steps.append(("gradient flow", sp.Tuple(*[sp.Eq(k, val) for k, val in ode.items()])))
     steps.append(("d/dt w₊^(2−D) = D(D−2) g",
                   _verify("w_plus_power_dot", sp.diff(wp ** (2 - D), _t).subs(ode), D * c * _g,
-                          verified)))
+                          verified, show=sp.Derivative(wp ** (2 - D), _t))))
     steps.append(("d/dt w₋^(2−D) = −D(D−2) g",
                   _verify("w_minus_power_dot", sp.diff(wm ** (2 - D), _t).subs(ode), -D * c * _g,
-                          verified)))
+                          verified, show=sp.Derivative(wm ** (2 - D), _t))))
     wp_G = (_alpha ** (2 - D) + D * c * _G) ** sp.Rational(1, 2 - D)
     wm_G = (_alpha ** (2 - D) - D * c * _G) ** sp.Rational(1, 2 - D)
     steps.append(("integrate (G = ∫₀ᵗ g)", sp.Tuple(sp.Eq(sp.Symbol("w_+"), wp_G),
@@ -501,31 +536,39 @@ def _derive_depth(depth: int) -> Derivation:
     steps.append(("β/α^D = h_D(s), s = −D α^(D−2) G ∈ range(Xᵀ)", sp.Eq(sp.Symbol("h_D"), h)))
     steps.append(("mirror identity", "∇Φ(β) = h_D⁻¹(β/α^D) = s ∈ range(Xᵀ) with "
                   "Φ(β) = α^D Σ q_D(β/α^D), q_D = ∫₀^z h_D⁻¹  ⇒  β_∞ = argmin_{Xβ=y} Φ"))
+    steps.append(("H_D(s)", sp.Eq(sp.Symbol("H_D"), H)))
     steps.append(("H_D' = h_D (exactly, factor 1)",
-                  _verify("H_prime_equals_h", sp.diff(H, _s), h, verified)))
-    steps.append(("H_D(0) = 0", _verify("H_zero", H.subs(_s, 0), 0, verified)))
-    steps.append(("h_D odd", _verify("h_odd", h.subs(_s, -_s), -h, verified)))
+                  _verify("H_prime_equals_h", sp.diff(H, _s), h, verified,
+                          show=sp.Symbol("H_D'"))))
+    steps.append(("H_D(0) = 0", _verify("H_zero", H.subs(_s, 0), 0, verified,
+                                        show=sp.Symbol("H_D(0)"))))
+    steps.append(("h_D odd", _verify("h_odd", h.subs(_s, -_s), -h, verified,
+                                     show=sp.Symbol("h_D(-s)"))))
     hp = sp.diff(h, _s)
     pos = D * ((1 - c * _s) ** sp.Rational(-D - c, c) + (1 + c * _s) ** sp.Rational(-D - c, c))
     steps.append(("h_D' = D[(1−cs)^(−(D+c)/c) + (1+cs)^(−(D+c)/c)] > 0 (monotone)",
-                  _verify("h_monotone", hp, pos, verified)))
+                  _verify("h_monotone", hp, pos, verified, show=sp.Symbol("h_D'"))))
     steps.append(("h_D'(0) = 2D, so q_D(z) = z²/(4D) + O(z⁴)",
-                  _verify("h_slope_at_zero", hp.subs(_s, 0), 2 * D, verified)))
+                  _verify("h_slope_at_zero", hp.subs(_s, 0), 2 * D, verified,
+                          show=sp.Symbol("h_D'(0)"))))
     steps.append(("q_D* = H_D (conjugate: (q_D)' = h_D⁻¹, H_D' = h_D, both vanish at 0); "
-                  "q_D(z) = z s − H_D(s) with s = h_D⁻¹(z)", sp.Eq(sp.Symbol("q_D^*"), H)))
+                  "q_D(z) = z s − H_D(s) with s = h_D⁻¹(z)", sp.Eq(sp.Symbol("q_D^*"), H,
+                                                                  evaluate=False)))
     cs_ = sp.Symbol("c", positive=True)
     Hc = ((1 - cs_ * _s) ** (-2 / cs_) + (1 + cs_ * _s) ** (-2 / cs_) - 2) / 2
     hc = (1 - cs_ * _s) ** (-(cs_ + 2) / cs_) - (1 + cs_ * _s) ** (-(cs_ + 2) / cs_)
     steps.append(("H_D' = h_D for symbolic c = D − 2",
-                  _verify("H_prime_equals_h_symbolic_c", sp.diff(Hc, _s), hc, verified)))
+                  _verify("H_prime_equals_h_symbolic_c", sp.diff(Hc, _s), hc, verified,
+                          show=sp.Derivative(Hc, _s))))
     steps.append(("limit D → 2: H → cosh 2s − 1 (depth-2 dual)",
-                  _verify("depth2_limit", sp.limit(Hc, cs_, 0), sp.cosh(2 * _s) - 1, verified)))
+                  _verify("depth2_limit", sp.limit(Hc, cs_, 0), sp.cosh(2 * _s) - 1, verified,
+                          show=sp.Limit(Hc, cs_, 0))))
     res = {
         "h_D": h,
         "H_D": H,
         "potential": "alpha**D * Sum q_D(beta/alpha**D), q_D = Integral(h_D^-1)",
         "conjugate": _alpha**D * H.subs(_s, _theta),
-        "domain": f"|s| < 1/{c}",
+        "domain": f"|s| < {sp.Rational(1, c)}",
         "H_D_prime_relation": "diff(H_D, s) = h_D (factor 1)",
         "convention": f"beta = w_+**{D} - w_-**{D}, w_+(0) = w_-(0) = alpha",
         "identities_verified": list(verified),
