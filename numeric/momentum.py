@@ -96,7 +96,7 @@ class HeavyBallResult:
         ``γ``, ``β_m``, ``λ = γ/(1−β_m)²`` and ``h = γ/(1−β_m)`` of each run.
     iterations : ndarray (B,) of int
     diverged : ndarray (B,) of bool
-        Non-finite or exploding loss (``> 1e8 ×`` the initial loss) before ``K_b``.
+        Non-finite or exploding loss (``> 1e8 ×`` (initial loss + 1)) before ``K_b``.
     residual : ndarray (B,)
         ``‖Xβ − y‖ / max(1, ‖y‖)`` at the last iterate (``inf`` for diverged runs).
     """
@@ -164,9 +164,10 @@ def heavy_ball(
     Returns
     -------
     HeavyBallResult
-        Paths, final iterates, per-run divergence flags and residuals. Diverged runs are frozen
-        at their last finite state and flagged; their paths are NaN after divergence and must
-        be read only through ``diverged``.
+        Paths, final iterates, per-run divergence flags and residuals. Divergence (non-finite
+        loss, or loss above ``1e8 ×`` the initial one) is checked every 16 iterations and at
+        the end; a diverged run is dropped from the batch, flagged, and its path and final
+        iterate are set to NaN (read them only through ``diverged``).
     """
     gam, mom = _check_batch_params(stepsizes, momenta)
     B = gam.shape[0]
@@ -203,49 +204,61 @@ def heavy_ball(
     u = np.broadcast_to(np.sqrt(2.0) * np.asarray(alpha, dtype=float), (B, d)).copy()
     v = np.zeros((B, d))
     u_prev, v_prev = u.copy(), v.copy()
-    r, g = _grad(X, y, u * v)
-    loss0 = 0.5 * np.mean(r**2, axis=1)
+    u_out, v_out = np.full((B, d), np.nan), np.full((B, d), np.nan)
+    residual = np.full(B, np.inf)
     diverged = np.zeros(B, dtype=bool)
     path = np.full((B, times.shape[0], d), np.nan)
-    gcol = gam[:, None]
-    mcol = mom[:, None]
+    ynorm = np.maximum(1.0, np.linalg.norm(y, axis=-1)) * np.ones(B)
+    # working set: the active runs (compacted when runs finish or diverge, so no masking)
+    act = np.arange(B)
+    slot = np.arange(B)  # position of a global run in the working arrays, -1 once retired
+    Xa, ya = X, y
+    ga, ma, ke = gam[:, None], mom[:, None], k_end
+    r, g = _grad(Xa, ya, u * v)
+    limit = DIVERGENCE_FACTOR * (0.5 * np.mean(r**2, axis=1) + 1.0)
     K = int(k_end.max())
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(K + 1):
             if k in schedule:
                 for b, j in schedule[k]:
-                    if diverged[b]:
+                    i = slot[b]
+                    if i < 0:
                         continue
                     if k == 0:
-                        path[b, j] = u[b] * v[b]
+                        path[b, j] = u[i] * v[i]
                     else:
-                        frac = pos[b, j] - (k - 1)
-                        bp, bc = u_prev[b] * v_prev[b], u[b] * v[b]
-                        path[b, j] = bp + frac * (bc - bp)
-            if k == K:
-                break
-            active = (k < k_end) & ~diverged
-            if not active.any():
-                break
-            acol = active[:, None]
-            u_new = u - gcol * v * g + mcol * (u - u_prev)
-            v_new = v - gcol * u * g + mcol * (v - v_prev)
-            u_prev = np.where(acol, u, u_prev)
-            v_prev = np.where(acol, v, v_prev)
-            u = np.where(acol, u_new, u)
-            v = np.where(acol, v_new, v)
-            r, g = _grad(X, y, u * v)
-            loss = 0.5 * np.mean(r**2, axis=1)
-            bad = active & ~(np.isfinite(loss) & (loss <= DIVERGENCE_FACTOR * (loss0 + 1.0)))
-            if bad.any():
-                diverged |= bad
-                u[bad], v[bad] = u_prev[bad], v_prev[bad]
-                r, g = _grad(X, y, u * v)
-    ynorm = np.maximum(1.0, np.linalg.norm(y, axis=-1))
-    residual = np.linalg.norm(r, axis=1) / ynorm
-    residual = np.where(diverged, np.inf, residual)
+                        bp, bc = u_prev[i] * v_prev[i], u[i] * v[i]
+                        path[b, j] = bp + (pos[b, j] - (k - 1)) * (bc - bp)
+            done = ke <= k
+            bad = np.zeros_like(done)
+            if k % 16 == 0 or done.any():
+                loss = 0.5 * np.mean(r**2, axis=1)
+                bad = ~(np.isfinite(loss) & (loss <= limit))
+            retire = done | bad
+            if retire.any():
+                gid = act[retire]
+                diverged[act[bad]] = True
+                u_out[gid], v_out[gid] = u[retire], v[retire]
+                residual[gid] = np.linalg.norm(r[retire], axis=1) / ynorm[gid]
+                slot[gid] = -1
+                keep = ~retire
+                act = act[keep]
+                slot[act] = np.arange(act.shape[0])
+                u, v, u_prev, v_prev, r, g = u[keep], v[keep], u_prev[keep], v_prev[keep], \
+                    r[keep], g[keep]
+                ga, ma, ke, limit = ga[keep], ma[keep], ke[keep], limit[keep]
+                if X.ndim == 3:
+                    Xa, ya = X[act], y[act]
+                if act.shape[0] == 0:
+                    break
+            u_new = u - ga * v * g + ma * (u - u_prev)
+            v_new = v - ga * u * g + ma * (v - v_prev)
+            u_prev, v_prev, u, v = u, v, u_new, v_new
+            r, g = _grad(Xa, ya, u * v)
+    path[diverged] = np.nan
+    u_out[diverged], v_out[diverged], residual[diverged] = np.nan, np.nan, np.inf
     return HeavyBallResult(
-        times=times, beta=path, u=u, v=v, stepsize=gam, momentum=mom, lam=lam, time_step=h,
+        times=times, beta=path, u=u_out, v=v_out, stepsize=gam, momentum=mom, lam=lam, time_step=h,
         iterations=k_end, diverged=diverged, residual=residual,
     )
 
@@ -277,7 +290,8 @@ class MGFResult:
         True if some ``u_i ± v_i`` reached zero: outside the formula's range.
     crossing_time : float or None
     min_ratio : float
-        ``min_{t, i} min(s_i, d_i) / s_i(0)`` over the accepted steps (``≤ 0`` if crossed).
+        ``min_{t, i} min(s_i, d_i) / s_i(0)`` over the integrator's accepted steps and the
+        observation times (``≤ 0`` if crossed).
     residual : float
         ``‖Xβ − y‖ / max(1, ‖y‖)`` at ``t_final``.
     speed : float
@@ -285,6 +299,9 @@ class MGFResult:
     status : str
         The integrator's message.
     nfev : int
+    success : bool
+        False if the integrator stopped early (step size collapse, typically when some
+        ``u_i ± v_i`` grazes zero and ``(ṡ/s)²`` explodes); ``u, v`` are then the last state.
     """
 
     lam: float
@@ -306,10 +323,20 @@ class MGFResult:
     speed: float
     status: str
     nfev: int
+    success: bool = True
+
+    #: ``min(s, d)/s(0)`` below this counts as grazing zero (the formula's premise fails)
+    GRAZING = 1e-3
 
     @property
     def final_beta(self) -> np.ndarray:
         return self.u * self.v
+
+    @property
+    def in_range(self) -> bool:
+        """True if ``u ± v`` stayed away from zero (``min_ratio > GRAZING``) and the
+        integration reached ``t_max``: the implicit-regularisation formula applies."""
+        return self.success and not self.crossed and self.min_ratio > self.GRAZING
 
 
 def momentum_gradient_flow(
@@ -406,8 +433,14 @@ def momentum_gradient_flow(
             out[5 * d:] = (ddd / dd) ** 2
         return out
 
-    def crossing(_t, z):
-        return min(np.min(z[:d] / s0), np.min(z[d:2 * d] / s0))
+    running_min = [1.0]
+    last = [0.0, state0]
+
+    def crossing(t, z):  # evaluated at every accepted step: tracks min_t min(s, d)/s0 and the
+        value = min(np.min(z[:d] / s0), np.min(z[d:2 * d] / s0))  # last state (for failures)
+        running_min[0] = min(running_min[0], value)
+        last[0], last[1] = t, z
+        return value
 
     crossing.terminal = True
     crossing.direction = -1
@@ -417,16 +450,23 @@ def momentum_gradient_flow(
                     rtol=rtol, atol=atol)
     crossed = bool(sol.t_events[0].size > 0)
     crossing_time = float(sol.t_events[0][0]) if crossed else None
-    zf = sol.y_events[0][0] if crossed else sol.y[:, -1]
-    t_final = crossing_time if crossed else float(t_max)
-    keep = sol.t <= times[-1]
-    sol_t, sol_y = sol.t[keep], sol.y[:, keep]
+    success = bool(sol.status >= 0)
+    sol_t = np.asarray(sol.t, dtype=float)
+    sol_y = np.asarray(sol.y, dtype=float).reshape(6 * d, -1)
+    if crossed:
+        zf, t_final = sol.y_events[0][0], crossing_time
+    elif success:
+        zf, t_final = sol_y[:, -1], float(t_max)
+    else:  # the step size collapsed (typically u ± v grazing zero): keep the last good state
+        zf, t_final = np.asarray(last[1], dtype=float), float(last[0])
+    keep = sol_t <= times[-1]
+    sol_t, sol_y = sol_t[keep], sol_y[:, keep]
     s, dd = zf[:d], zf[d:2 * d]
     u, v = (s + dd) / 2.0, (s - dd) / 2.0
     i_s, i_d = zf[4 * d:5 * d], zf[5 * d:]
     path_s, path_d = sol_y[:d], sol_y[d:2 * d]
     beta_path = (0.25 * (path_s**2 - path_d**2)).T
-    min_ratio = float(min(np.min(s / s0), np.min(dd / s0)))
+    min_ratio = float(min(running_min[0], np.min(s / s0), np.min(dd / s0)))
     if path_s.size:
         min_ratio = min(min_ratio, float(np.min(path_s / s0[:, None])),
                         float(np.min(path_d / s0[:, None])))
@@ -443,7 +483,7 @@ def momentum_gradient_flow(
         alpha_inf_sq=a_inf, reference=0.5 * (a_plus - a_minus), crossed=crossed,
         crossing_time=crossing_time, min_ratio=min_ratio,
         residual=float(np.linalg.norm(r) / max(1.0, np.linalg.norm(y))), speed=speed,
-        status=str(sol.message), nfev=int(sol.nfev),
+        status=str(sol.message), nfev=int(sol.nfev), success=success,
     )
 
 
