@@ -120,6 +120,24 @@ class SaddlePath:
     def has_crossing(self) -> bool:
         return any(len(c) > 0 for c in self.crossings)
 
+    def dual_margins(self, fraction: float = 0.6, n_points: int = 101) -> np.ndarray:
+        """Distance of the off-face duals to ±1 on the middle of each plateau, shape (K,).
+
+        ``δ_k = min {1 − |s_j(τ)| : j ∉ I_k, τ in the middle ``fraction`` of (t_k, t_{k+1})}``
+        (the last plateau is frozen). At finite α an off-face coordinate is
+        ``|β_j| = α² sinh(2 log(1/α)|s_j|) ≤ ½ e^{−2 log(1/α) δ_k}``, so ``δ_k`` sets how small α
+        must be before plateau ``k`` is visible: a quantitative form of general position.
+        """
+        ends = np.append(self.times[1:], self.times[-1] + 1.0)
+        out = np.full(self.n_jumps, np.inf)
+        for k, (a, b) in enumerate(zip(self.times, ends, strict=True)):
+            mid, half = 0.5 * (a + b), 0.5 * fraction * (b - a)
+            s = self.dual_at(np.linspace(mid - half, mid + half, n_points))
+            off = ~self.active[k]
+            if np.any(off):
+                out[k] = float(np.min(1.0 - np.abs(s[:, off])))
+        return out
+
     def beta_at(self, tau) -> np.ndarray:
         """The limit path ``β°(τ)`` (right-continuous), shape ``(len(tau), d)``."""
         tau = np.atleast_1d(np.asarray(tau, dtype=np.float64))
