@@ -1,0 +1,96 @@
+"""Tests of numeric.saddle_flow (rescaled dual gradient flow of a DLN, Pesme & Flammarion 2023)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from numeric.saddle_flow import (
+    beta_from_dual,
+    integrate_dual_flow,
+    measure_jump_times,
+    plateau_errors,
+)
+from numeric.saddles import saddle_to_saddle
+
+
+def _data(seed=3, n=4, d=8):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    return X, X[:, 0] - X[:, 1] + 0.3 * rng.standard_normal(n)
+
+
+def test_matches_primal_gradient_flow_at_moderate_alpha():
+    """Independent check: integrate u, v directly (u0 = √2α, v0 = 0) at α = 0.1."""
+    X, y = _data()
+    n, d = X.shape
+    alpha, lam = 0.1, np.log(10.0)
+
+    def rhs(t, z):
+        u, v = z[:d], z[d:]
+        g = X.T @ (X @ (u * v) - y) / n
+        return np.concatenate([-g * v, -g * u])
+
+    t_end = 2.0 * lam  # τ = 2
+    sol = solve_ivp(rhs, (0, t_end), np.r_[np.full(d, np.sqrt(2) * alpha), np.zeros(d)],
+                    method="LSODA", rtol=1e-11, atol=1e-13)
+    u, v = sol.y[:d, -1], sol.y[d:, -1]
+    flow = integrate_dual_flow(X, y, alpha, 2.0)
+    np.testing.assert_allclose(flow.beta[-1], u * v, atol=1e-7)
+    np.testing.assert_allclose(u**2 - v**2, 2 * alpha**2, rtol=1e-8)  # conserved
+
+
+def test_log_domain_beta():
+    s = np.array([-1.2, -0.3, 0.0, 0.5, 1.01])
+    lam = np.log(1e120)
+    b = beta_from_dual(s, lam)
+    assert np.all(np.isfinite(b))
+    np.testing.assert_allclose(b[-1], 0.5 * np.exp(2 * lam * 0.01), rtol=1e-12)
+    np.testing.assert_allclose(beta_from_dual(s, np.log(10.0)),
+                               1e-2 * np.sinh(2 * np.log(10.0) * s), rtol=1e-13)
+
+
+@pytest.mark.parametrize("alpha", [1e-5, 1e-120])
+def test_fast_and_convergent_at_tiny_alpha(alpha):
+    X, y = _data()
+    path = saddle_to_saddle(X, y)
+    horizon = path.times[-1] + 1.0
+    start = time.perf_counter()
+    flow = integrate_dual_flow(X, y, alpha, horizon)
+    assert time.perf_counter() - start < 10.0
+    assert flow.success and not flow.diverged
+    assert np.all(np.diff(flow.loss) <= 1e-12 * max(1.0, flow.loss[0]))  # loss non-increasing
+    if alpha < 1e-100:
+        m = measure_jump_times(flow, path.saddles)
+        assert np.all(np.abs(m - path.times) < 0.1)
+        pe = plateau_errors(flow, path.times, path.saddles)
+        assert pe[-1] < 1e-2  # sheet §2.4 bound is 0.05 on long plateaus
+
+
+def test_jump_error_scales_like_inverse_log_alpha():
+    """The first jump: t̂₁ − t₁ ≈ log(2|β_{1,i*}|)/(2 log(1/α)‖∇L(0)‖_∞) (sheet §2.4, logistic)."""
+    X, y = _data()
+    n = X.shape[0]
+    path = saddle_to_saddle(X, y)
+    g0 = np.max(np.abs(X.T @ y)) / n
+    b1 = np.max(np.abs(path.saddles[0]))
+    predicted = np.log(2 * b1) / (2 * g0)
+    for alpha in (1e-20, 1e-80):
+        flow = integrate_dual_flow(X, y, alpha, path.times[1])
+        err = measure_jump_times(flow, path.saddles[:1])[0] - path.times[0]
+        assert abs(err * flow.log_inv_alpha - predicted) < 0.05 * abs(predicted) + 0.02
+
+
+def test_bad_input():
+    X, y = _data()
+    with pytest.raises(ValueError, match="alpha"):
+        integrate_dual_flow(X, y, 2.0, 1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        integrate_dual_flow(X, y, 0.0, 1.0)
+    with pytest.raises(ValueError, match="tau_max"):
+        integrate_dual_flow(X, y, 1e-10, -1.0)
+    with pytest.raises(ValueError, match="y must have length"):
+        integrate_dual_flow(X, y[:-1], 1e-10, 1.0)
