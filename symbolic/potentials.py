@@ -769,132 +769,168 @@ def _q2(z):
     return 0.5 * (z * np.arcsinh(z / 2.0) - z * z / (2.0 + np.sqrt(4.0 + z * z)))
 
 
-# ---- depth D ≥ 3: work with x = c s ∈ (−1, 1) so that 1 ± x is exact ----
+# ---- depth D ≥ 3: work with x = c s ∈ (−1, 1) and t = 1 − |x| (exact for |x| ≥ ½) ----
+
+_HALF_BRANCH = 0.5  # |x| above this: use t = 1 − |x| as the variable
 
 
-def _log_h_pos(x, D):
-    """log h_D(x/c) for 0 < x < 1: −p log(1−x) + log1p(−((1−x)/(1+x))^p), p = D/c."""
+def _log_h_x(ax, D):
+    """log h_D for 0 < ax ≤ ½ (x-variable): log[2(1−x²)^{−p/2} sinh(p atanh x)]."""
+    p = D / (D - 2)
+    k = p * np.arctanh(ax)
+    return -0.5 * p * np.log1p(-ax * ax) + k + np.log(-np.expm1(-2.0 * k))
+
+
+def _dlog_h_x(ax, D):
+    """d/dx log h_D(x)."""
+    p = D / (D - 2)
+    r = np.exp(p * (np.log1p(-ax) - np.log1p(ax)))  # ((1−x)/(1+x))^p
+    return p / (1.0 - ax) * (1.0 + r * (1.0 - ax) / (1.0 + ax)) / (-np.expm1(
+        p * (np.log1p(-ax) - np.log1p(ax))))
+
+
+def _log_h_t(t, D):
+    """log h_D with t = 1 − x ∈ (0, ½]: −p log t + log1p(−(t/(2−t))^p)."""
+    p = D / (D - 2)
+    return -p * np.log(t) + np.log1p(-np.exp(p * (np.log(t) - np.log(2.0 - t))))
+
+
+def _h_x_t(ax, t, D, big):
+    """h_D(|s|) from ax = |x| (small branch) or t = 1 − |x| (big branch)."""
+    p = D / (D - 2)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        small = 2.0 * np.exp(-0.5 * p * np.log1p(-ax * ax)) * np.sinh(p * np.arctanh(ax))
+        large = t ** (-p) - (2.0 - t) ** (-p)
+    return np.where(big, large, small)
+
+
+def _H_x_t(ax, t, D, big):
+    """H_D(|s|) = ½[(1−x)^{−2/c} + (1+x)^{−2/c}] − 1 without cancellation."""
     c = D - 2
-    p = D / c
-    a, b = np.log1p(-x), np.log1p(x)
-    k2 = p * (b - a)  # 2k, k = p atanh(x)
-    return -p * a + np.log(-np.expm1(-k2))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        m = -np.log1p(-ax * ax) / c
+        k = 2.0 * np.arctanh(ax) / c
+        small = np.expm1(m) * np.cosh(k) + 2.0 * np.sinh(0.5 * k) ** 2
+        large = 0.5 * (t ** (-2.0 / c) + (2.0 - t) ** (-2.0 / c)) - 1.0
+    return np.where(big, large, small)
 
 
-def _h_of_x(x, D):
-    c = D - 2
-    p = D / c
-    a, b = np.log1p(-np.abs(x)), np.log1p(np.abs(x))
-    # h = 2 (1−x²)^{−p/2} sinh(p atanh x)
-    with np.errstate(over="ignore"):
-        return np.sign(x) * 2.0 * np.exp(-0.5 * p * (a + b)) * np.sinh(0.5 * p * (b - a))
+def _log_hprime_x_t(ax, t, D, big):
+    """log h_D'(s) = log D + log[(1−x)^{−p−1} + (1+x)^{−p−1}]."""
+    p = D / (D - 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tt = np.where(big, t, 1.0 - ax)
+        return (math.log(D) - (p + 1.0) * np.log(tt)
+                + np.log1p(np.exp((p + 1.0) * (np.log(tt) - np.log(2.0 - tt)))))
 
 
-def _H_of_x(x, D):
-    c = D - 2
-    ax = np.abs(x)
-    a, b = np.log1p(-ax), np.log1p(ax)
-    m = -(a + b) / c
-    k = (b - a) / c
-    return np.expm1(m) * np.cosh(k) + 2.0 * np.sinh(0.5 * k) ** 2
-
-
-def _check_s(s, D, name="s"):
-    s = _arr(s, name)
-    c = D - 2
-    x = c * s
-    if np.any(np.abs(x) >= 1.0):
-        raise ValueError(f"{name} must satisfy |{name}| < 1/(D-2) = 1/{c} for depth D = {D}")
-    return x
-
-
-def _x_from_log_z(logy, D):
-    """Solve h_D(x/c) = y > 0 for x ∈ (0, 1) given log y (safeguarded Newton)."""
-    c = D - 2
-    p = D / c
+def _xt_from_log_z(logy, D):
+    """Solve h_D(x/c) = y for y > 0 given log y; returns (|x|, t = 1 − |x|, big-branch mask)."""
+    p = D / (D - 2)
     logy = np.asarray(logy, dtype=np.float64)
-    y_small = np.exp(np.minimum(logy, 700.0))
-    lo = np.maximum(0.0, -np.expm1(-logy / p))  # h ≤ (1−x)^{−p}  ⇒  x ≥ 1 − y^{−1/p}
-    hi = np.minimum(np.nextafter(1.0, 0.0), c * y_small / (2.0 * D))  # h(s) ≥ 2Ds (convex)
-    lo = np.minimum(lo, hi)
-    x = np.where(logy < 0.0, hi, 0.5 * (lo + hi))
+    log_split = float(_log_h_x(np.float64(_HALF_BRANCH), D))
+    big = logy > log_split
+    eps = np.finfo(np.float64).eps
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        for _ in range(200):
-            xs = np.clip(x, np.finfo(float).tiny, np.nextafter(1.0, 0.0))
-            F = _log_h_pos(xs, D) - logy
-            lo = np.where(F < 0, xs, lo)
-            hi = np.where(F > 0, xs, hi)
-            r = np.exp(p * (np.log1p(-xs) - np.log1p(xs)))  # ((1−x)/(1+x))^p
-            # d/dx log h = (D/c)(1−x)^{-1}[1 + r (1−x)/(1+x)]/(1 − r)
-            dF = p / (1.0 - xs) * (1.0 + r * (1.0 - xs) / (1.0 + xs)) / (-np.expm1(
-                p * (np.log1p(-xs) - np.log1p(xs))))
-            xn = xs - F / dF
-            bad = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi)
-            xn = np.where(bad, 0.5 * (lo + hi), xn)
-            done = np.abs(xn - xs) <= 2.0 * np.finfo(float).eps * np.abs(xs)
-            x = xn
-            if np.all(done | (F == 0)):
+        # big branch: Newton in L = log t on G(L) = log h(t) − log y (nearly linear, G' ≈ −p)
+        L = np.minimum(np.where(big, -logy / p, math.log(_HALF_BRANCH)), math.log(_HALF_BRANCH))
+        for _ in range(100):
+            t = np.exp(L)
+            G = _log_h_t(t, D) - logy
+            dG = -t * _dlog_h_x(1.0 - t, D)
+            Ln = np.minimum(L - G / dG, math.log(_HALF_BRANCH))
+            step = np.abs(Ln - L)
+            L = np.where(big, Ln, L)
+            if not np.any(big & (step > 4.0 * eps * np.maximum(1.0, np.abs(L)))):
                 break
-    return x
+        t_big = np.exp(L)
+        # small branch: safeguarded Newton in x on F(x) = log h(x) − log y, bracket [lo, hi]
+        y = np.exp(np.minimum(logy, log_split))
+        lo = np.zeros_like(logy)
+        hi = np.minimum(_HALF_BRANCH, y / (2.0 * p))  # h ≥ 2 p x (convex) ⇒ x ≤ y/(2p)
+        x = hi.copy()
+        for _ in range(200):
+            F = _log_h_x(x, D) - logy
+            lo = np.where(F < 0, x, lo)
+            hi = np.where(F > 0, x, hi)
+            xn = np.where(F == 0, x, x - F / _dlog_h_x(x, D))
+            bad = ~np.isfinite(xn) | (xn < lo) | (xn > hi)
+            xn = np.where(bad, 0.5 * (lo + hi), xn)
+            done = np.abs(xn - x) <= 2.0 * eps * np.abs(x)
+            x = np.where(big, x, xn)
+            if np.all(done | big):
+                break
+    ax = np.where(big, 1.0 - t_big, x)
+    t = np.where(big, t_big, 1.0 - x)
+    zero = np.isneginf(logy)
+    return np.where(zero, 0.0, ax), np.where(zero, 1.0, t), big & ~zero
 
 
 def _make_depth(D: int) -> PotentialFunctions:
     c = D - 2
+    p = D / c
+
+    def _split_s(s, name):
+        s = _arr(s, name)
+        x = c * s
+        if np.any(np.abs(x) >= 1.0):
+            raise ValueError(f"{name} must satisfy |{name}| < 1/(D-2) = 1/{c} for depth D = {D}")
+        ax = np.abs(x)
+        big = ax > _HALF_BRANCH
+        return np.sign(x), ax, 1.0 - ax, big
 
     def h(s):
         """h_D(s) (regression.md §1.2); raises ValueError outside |s| < 1/(D−2)."""
-        return _h_of_x(_check_s(s, D), D)
+        sg, ax, t, big = _split_s(s, "s")
+        return sg * _h_x_t(ax, t, D, big)
 
     def H(s):
-        """H_D(s) = ½[(1−cs)^{−2/c} + (1+cs)^{−2/c} − 2]; H_D' = h_D."""
-        return _H_of_x(_check_s(s, D), D)
+        """H_D(s) = ½[(1−cs)^{−2/c} + (1+cs)^{−2/c} − 2]; H_D' = h_D exactly."""
+        _, ax, t, big = _split_s(s, "s")
+        return _H_x_t(ax, t, D, big)
 
-    def _hinv_log(sign, logy):
-        x = _x_from_log_z(logy, D)
-        return sign * np.where(np.isneginf(logy), 0.0, x)
+    def _solve_z(z):
+        z = _arr(z, "z")
+        with np.errstate(divide="ignore"):
+            return (np.sign(z), np.abs(z)) + _xt_from_log_z(np.log(np.abs(z)), D)
 
     def h_inverse(z):
-        """h_D⁻¹(z) ∈ (−1/c, 1/c) for any real z (Newton in log h)."""
-        z = _arr(z, "z")
-        with np.errstate(divide="ignore"):
-            logy = np.log(np.abs(z))
-        return _hinv_log(np.sign(z), logy) / c
+        """h_D⁻¹(z) ∈ [−1/c, 1/c] for any real z (Newton in log h; ±1/c only by rounding)."""
+        sg, _, ax, _, _ = _solve_z(z)
+        return sg * ax / c
 
     def q(z):
-        """q_D(z) = ∫₀^z h_D⁻¹ = z s − H_D(s), s = h_D⁻¹(z) (Fenchel–Young, q_D* = H_D)."""
-        z = _arr(z, "z")
-        with np.errstate(divide="ignore"):
-            x = _hinv_log(1.0, np.log(np.abs(z)))
-        return np.abs(z) * x / c - _H_of_x(x, D)
+        """q_D(z) = ∫₀^z h_D⁻¹ = |z| s − H_D(s), s = h_D⁻¹(|z|) (Fenchel–Young, q_D* = H_D)."""
+        _, az, ax, t, big = _solve_z(z)
+        return az * ax / c - _H_x_t(ax, t, D, big)
 
-    def _logz(beta, alpha):
+    def _from_beta(beta, alpha):
         b = _arr(beta, "beta")
         la = _log_alpha(alpha)
         b, la = np.broadcast_arrays(b, la)
         with np.errstate(divide="ignore"):
-            return b, la, np.log(np.abs(b)) - D * la
+            logz = np.log(np.abs(b)) - D * la
+        ax, t, big = _xt_from_log_z(logz, D)
+        return b, la, ax, t, big
 
     def psi(beta, alpha):
-        """α^D q_D(β/α^D) (Woodworth et al. 2020, depth-D theorem)."""
-        b, la, logz = _logz(beta, alpha)
-        x = _hinv_log(1.0, logz)
+        """α^D q_D(β/α^D) (Woodworth et al. 2020, depth-D theorem), from log|β| − D log α."""
+        b, la, ax, t, big = _from_beta(beta, alpha)
+        Hv = _H_x_t(ax, t, D, big)
         with np.errstate(divide="ignore", under="ignore", over="ignore"):
-            scaled_H = np.exp(D * la + np.log(_H_of_x(x, D)))
-        return np.where(b == 0, 0.0, np.abs(b) * x / c - scaled_H)
+            scaled_H = np.where(Hv > 0, np.exp(D * la + np.log(np.where(Hv > 0, Hv, 1.0))), 0.0)
+        return np.where(b == 0, 0.0, np.abs(b) * ax / c - scaled_H)
 
     def grad(beta, alpha):
         """h_D⁻¹(β/α^D)."""
-        b, la, logz = _logz(beta, alpha)
-        return _hinv_log(np.sign(b), logz) / c
+        b, _, ax, _, _ = _from_beta(beta, alpha)
+        return np.sign(b) * ax / c
 
     def hess(beta, alpha):
-        """1/(α^D h_D'(s)), s = h_D⁻¹(β/α^D), h_D'(s) = D[(1−cs)^{−(D+c)/c} + (1+cs)^{−(D+c)/c}]."""
-        b, la, logz = _logz(beta, alpha)
-        x = _hinv_log(1.0, logz)
-        e = -(D + c) / c
-        log_hp = math.log(D) + e * np.log1p(-x) + np.log1p(np.exp(e * (np.log1p(x) - np.log1p(-x))))
+        """1/(α^D h_D'(s)), s = h_D⁻¹(β/α^D), h_D'(s) = D[(1−cs)^{−p−1} + (1+cs)^{−p−1}]."""
+        _, la, ax, t, big = _from_beta(beta, alpha)
         with np.errstate(over="ignore", under="ignore"):
-            return np.exp(-D * la - log_hp)
+            return np.exp(-D * la - _log_hprime_x_t(ax, t, D, big))
 
     def conjugate(theta, alpha):
         """α^D H_D(θ) for |θ| < 1/c, +inf otherwise (q_D* = H_D)."""
@@ -903,20 +939,23 @@ def _make_depth(D: int) -> PotentialFunctions:
         th, la = np.broadcast_arrays(th, la)
         x = c * th
         inside = np.abs(x) < 1.0
-        Hx = _H_of_x(np.where(inside, x, 0.0), D)
+        ax = np.where(inside, np.abs(x), 0.0)
+        big = ax > _HALF_BRANCH
+        Hv = _H_x_t(ax, 1.0 - ax, D, big)
         with np.errstate(divide="ignore", under="ignore", over="ignore"):
-            val = np.where(Hx > 0, np.exp(D * la + np.log(np.where(Hx > 0, Hx, 1.0))), 0.0)
+            val = np.where(Hv > 0, np.exp(D * la + np.log(np.where(Hv > 0, Hv, 1.0))), 0.0)
         return np.where(inside, val, np.inf)
 
     def conjugate_grad(theta, alpha):
         """α^D h_D(θ); raises ValueError outside |θ| < 1/c."""
-        x = _check_s(theta, D, "theta")
+        sg, ax, t, big = _split_s(theta, "theta")
         la = _log_alpha(alpha)
-        x, la = np.broadcast_arrays(x, la)
-        hx = _h_of_x(x, D)
+        sg, ax, t, big, la = np.broadcast_arrays(sg, ax, t, big, la)
+        hv = _h_x_t(ax, t, D, big)
         with np.errstate(divide="ignore", under="ignore", over="ignore"):
-            return np.sign(hx) * np.exp(D * la + np.log(np.abs(hx)))
+            return sg * np.where(hv > 0, np.exp(D * la + np.log(np.where(hv > 0, hv, 1.0))), 0.0)
 
+    del p
     return PotentialFunctions(
         depth=D, psi=psi, grad=grad, hess=hess, conjugate=conjugate,
         conjugate_grad=conjugate_grad, h=h, H=H, h_inverse=h_inverse, q=q,
