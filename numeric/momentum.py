@@ -351,6 +351,7 @@ def momentum_gradient_flow(
     atol: float = 1e-14,
     method: str = "DOP853",
     initial_velocity_factor: float = 0.0,
+    path_only: bool = False,
 ) -> MGFResult:
     """Integrate the momentum gradient flow ``λ ẅ + ẇ + ∇F(w) = 0`` on the DLN.
 
@@ -391,6 +392,10 @@ def momentum_gradient_flow(
         ``c = (1 − β_m)/2`` together with ``λ_eff = λ(1 + β_m)/2`` is the first-order *modified
         equation* of heavy ball (see :func:`symbolic.momentum.momentum_invariant`), which MGD
         follows to ``O((1 − β_m)²)``. The implicit-bias integrals assume ``c = 0``.
+    path_only : bool
+        If True, only the path is wanted: the integrals are not accumulated (returned as NaN)
+        and a zero crossing of ``u ± v`` is recorded but does not stop the integration (the
+        MGF itself is well defined there; only the implicit-regularisation formula is not).
 
     Returns
     -------
@@ -428,9 +433,12 @@ def momentum_gradient_flow(
         out[d:2 * d] = ddd
         out[2 * d:3 * d] = (-sd - s * g) * inv_lam
         out[3 * d:4 * d] = (-ddd + dd * g) * inv_lam
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out[4 * d:5 * d] = (sd / s) ** 2
-            out[5 * d:] = (ddd / dd) ** 2
+        if path_only:
+            out[4 * d:] = 0.0
+        else:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                out[4 * d:5 * d] = (sd / s) ** 2
+                out[5 * d:] = (ddd / dd) ** 2
         return out
 
     running_min = [1.0]
@@ -442,7 +450,7 @@ def momentum_gradient_flow(
         last[0], last[1] = t, z
         return value
 
-    crossing.terminal = True
+    crossing.terminal = not path_only
     crossing.direction = -1
 
     t_eval = times if times[-1] == t_max else np.append(times, t_max)
@@ -453,7 +461,7 @@ def momentum_gradient_flow(
     success = bool(sol.status >= 0)
     sol_t = np.asarray(sol.t, dtype=float)
     sol_y = np.asarray(sol.y, dtype=float).reshape(6 * d, -1)
-    if crossed:
+    if crossed and not path_only:
         zf, t_final = sol.y_events[0][0], crossing_time
     elif success:
         zf, t_final = sol_y[:, -1], float(t_max)
@@ -464,6 +472,8 @@ def momentum_gradient_flow(
     s, dd = zf[:d], zf[d:2 * d]
     u, v = (s + dd) / 2.0, (s - dd) / 2.0
     i_s, i_d = zf[4 * d:5 * d], zf[5 * d:]
+    if path_only:
+        i_s, i_d = np.full(d, np.nan), np.full(d, np.nan)
     path_s, path_d = sol_y[:d], sol_y[d:2 * d]
     beta_path = (0.25 * (path_s**2 - path_d**2)).T
     min_ratio = float(min(running_min[0], np.min(s / s0), np.min(dd / s0)))
