@@ -45,6 +45,8 @@ from verify.registry import register
 __all__ = ["SaddleToSaddle", "saddle_instance"]
 
 ALPHAS = (1e-10, 1e-20, 1e-40, 1e-80)
+ALPHAS_THOROUGH = (1e-10, 1e-20, 1e-40, 1e-80, 1e-160)
+FIRST_JUMP_TOL = 1e-3
 SLOPE_BAND = (-1.3, -0.7)
 SPREAD_TOL = 0.5
 PLATEAU_TOL = 0.05
@@ -72,7 +74,8 @@ def _path_ok(X: np.ndarray, y: np.ndarray) -> tuple[bool, Any]:
 
 
 def saddle_instance(seed: int = 0, n: int = 4, d: int = 8, sparsity: int = 2,
-                    noise: float = 0.3, max_draws: int = 2000) -> Instance:
+                    noise: float = 0.3, max_draws: int = 2000,
+                    alphas: tuple[float, ...] = ALPHAS) -> Instance:
     """Sparse-regression instance whose limit path has a deactivation and separated events.
 
     Draws ``X ~ N(0,1)^{n×d}``, ``y = Xβ* + noise·ε`` (β* ``sparsity``-sparse, entries ±1)
@@ -94,7 +97,7 @@ def saddle_instance(seed: int = 0, n: int = 4, d: int = 8, sparsity: int = 2,
         if ok:
             return Instance(
                 X=X, y=y, seed=seed,
-                params={"alphas": list(ALPHAS), "draw": draw, "sparsity": sparsity,
+                params={"alphas": list(alphas), "draw": draw, "sparsity": sparsity,
                         "noise": noise},
                 name="sparse_regression (deactivation, plateaus >= 0.1, dual margin >= 0.04)",
                 extra={"beta_star": beta_star},
@@ -150,23 +153,31 @@ class SaddleToSaddle(Claim):
     kind = "order"
     tolerance_note = (
         "α ∈ {1e-10, 1e-20, 1e-40, 1e-80} (log(1/α) = 23 … 184; α > 1e-5 is far from the limit, "
-        "sheet §2.4). Jump times are measured with the half-distance criterion on the Radau "
-        "solution (rtol 1e-10, bisection on the dense output to 1e-11), so measurement error is "
-        "< 1e-8, far below the C_k/log(1/α) ≥ 1e-4 being measured. Order: the log-log slope of "
-        "the RMS jump-time error against log(1/α) must lie in [-1.3, -0.7]: the theory gives -1 "
-        "plus O(1/log(1/α)) corrections, which at log(1/α) = 23 still move individual C_k by up "
-        "to ~30 % (measured). Constancy: for every jump measured at every α, "
-        "(max − min)/max(|median|, 0.1·max_k|median_k|) of (t̂_k − t_k)·log(1/α) must be ≤ 0.5 "
-        "(the sheet's 'within a factor 1.5'; the floor keeps jumps with C_k ≈ 0 from dividing "
-        "by zero). Plateaus: on plateaus ≥ 0.5 long, sup over the middle 60 % of "
-        "‖β̃ − β_k‖/‖β_k‖ ≤ 0.05 at α ≤ 1e-40 (sheet §2.4; errors there are exp(−c·log(1/α)) "
-        "small except near slow crossings). End point: ‖β_K − β_ℓ1‖_∞/max(1, ‖β_ℓ1‖_∞) ≤ 1e-6, "
-        "where cvxpy/Clarabel default tolerances give ~1e-8 … 3e-7 (certificate: primal "
-        "residual and duality gap ≤ 1e-7)."
+        "sheet §2.4); the thorough profile adds 1e-160. Jump times are measured with the "
+        "half-distance criterion on the Radau solution (rtol 1e-10, bisection on the dense "
+        "output to 1e-11 in τ), so measurement error is ~1e-9, far below the C_k/log(1/α) ≥ 1e-4 "
+        "being measured. Measured: (t̂_k − t_k)·log(1/α) = C_k + O(e^{−2δ log(1/α)}) where δ is "
+        "the off-face dual margin of the neighbouring plateaus (no 1/log² term is visible: C_k is "
+        "constant to 4 digits when δ ≥ 0.15). Order: the log-log slope of the RMS jump-time error "
+        "against log(1/α) must lie in [-1.3, -0.7] (theory −1; the band absorbs the exponential "
+        "pre-asymptotic terms at α = 1e-10 for margins down to 0.04). Constancy (the sheet's "
+        "'within a factor 1.5'): for every jump, (max − min)/max(|median|, 0.1·max_k|median_k|) "
+        "of (t̂_k − t_k)·log(1/α) over α must be ≤ 0.5; the floor keeps jumps with C_k ≈ 0 from "
+        "dividing by zero. Every jump must be detected at every α. Plateaus: on plateaus ≥ 0.5 "
+        "long, sup over the middle 60 % of ‖β̃ − β_k‖/‖β_k‖ ≤ 0.05 at α ≤ 1e-40 (sheet §2.4); "
+        "the error there is the off-face leakage ≈ ½e^{−2δ log(1/α)}/‖β_k‖ (measured). "
+        "End point: ‖β_K − β_ℓ1‖_∞/max(1, ‖β_ℓ1‖_∞) ≤ 1e-6, where cvxpy/Clarabel default "
+        "tolerances give ~1e-10 … 3e-7 (certificate: primal residual and duality gap ≤ 1e-7). "
+        "First jump: (t̂₁ − t₁)·log(1/α) at the smallest α must match the logistic-law constant "
+        "log(2|β₁|)·t₁/2 within 1e-3 relative; the neglected terms are the other coordinates' "
+        "e^{−2δ log(1/α)} ≲ 1e-6 leakage (measured agreement 1e-8). Instances: the default "
+        "generator keeps only data whose limit path has a deactivation, plateaus ≥ 0.1 and "
+        "off-face dual margins δ ≥ 0.04, a quantitative general position without which "
+        "α = 1e-10 is not yet asymptotic."
     )
 
     def default_instance(self, seed: int = 0, profile: str = "quick", **options: Any) -> Instance:
-        return saddle_instance(seed)
+        return saddle_instance(seed, alphas=ALPHAS_THOROUGH if profile == "thorough" else ALPHAS)
 
     def instances(self):
         """Seeds of :func:`saddle_instance` (general position a.s., with a deactivation)."""
@@ -178,10 +189,14 @@ class SaddleToSaddle(Claim):
     def predict(self, instance: Instance) -> Prediction:
         path = saddle_to_saddle(instance.X, instance.y)
         beta_l1, cert = min_l1_interpolator_cvxpy(instance.X, instance.y)
+        # First jump at finite α (sheet §2.4, [DER]): the entering coordinate follows the
+        # logistic law db/dτ = 2 log(1/α) G b (1 − b/β₁) from b(0) = α²/2, so the half-distance
+        # time is t₁ + log(2|β₁|)/(2 G log(1/α)), with G = ‖∇L(0)‖_∞ = 1/t₁.
+        c1 = float(np.log(2.0 * np.max(np.abs(path.saddles[0]))) * path.times[0] / 2.0)
         return Prediction(
             label="Algorithm 1 (saddle-to-saddle)",
             values={"times": path.times, "saddles": path.saddles, "beta_l1": beta_l1,
-                    "path": path},
+                    "first_jump_constant": c1, "path": path},
             certificate=cert.as_dict(),
         )
 
@@ -230,6 +245,14 @@ class SaddleToSaddle(Claim):
             slope, spread_max = float("inf"), float("inf")
         metrics["order_slope"] = slope
         metrics["constancy_spread"] = spread_max
+        # first jump: measured (t̂₁ − t₁)·log(1/α) at the smallest α vs the logistic constant
+        c1_pred = float(prediction.values["first_jump_constant"])
+        c1_meas = float(err[-1, 0] * lam[-1])
+        c1_rel = (abs(c1_meas - c1_pred) / max(abs(c1_pred), 1e-12)
+                  if np.isfinite(c1_meas) else float("inf"))
+        metrics["first_jump_constant_predicted"] = c1_pred
+        metrics["first_jump_constant_measured"] = c1_meas
+        metrics["first_jump_constant_rel_error"] = c1_rel
         # plateaus
         lengths = np.append(np.diff(times), np.inf)
         long_plateau = lengths >= PLATEAU_MIN_LENGTH
@@ -249,6 +272,7 @@ class SaddleToSaddle(Claim):
             np.linalg.norm(flows[-1].beta[-1] - saddles[-1]) / np.linalg.norm(saddles[-1]))
         checks = {
             "order": SLOPE_BAND[0] <= slope <= SLOPE_BAND[1],
+            "first_jump": c1_rel <= FIRST_JUMP_TOL,
             "constancy": spread_max <= SPREAD_TOL,
             "resolved": n_unresolved == 0,
             "plateau": plateau_max <= PLATEAU_TOL,
@@ -258,7 +282,7 @@ class SaddleToSaddle(Claim):
         failed = [k for k, v in checks.items() if not v]
         msg = (f"slope {slope:.3f} (band {SLOPE_BAND}), spread {spread_max:.3f}, "
                f"{n_unresolved} unresolved jump(s), plateau error {plateau_max:.2e}, "
-               f"min-ℓ1 gap {l1_gap:.1e}")
+               f"min-ℓ1 gap {l1_gap:.1e}, first-jump constant {c1_meas:.4f} vs {c1_pred:.4f}")
         msg = msg + ("" if passed else f"; failed: {', '.join(failed)}")
         return Comparison(
             passed=passed,
@@ -269,7 +293,8 @@ class SaddleToSaddle(Claim):
                        "plateau_error_max": PLATEAU_TOL,
                        "plateau_condition": f"length >= {PLATEAU_MIN_LENGTH}, "
                                             f"alpha <= {PLATEAU_ALPHA_MAX:g}",
-                       "last_saddle_vs_min_l1": L1_TOL},
+                       "last_saddle_vs_min_l1": L1_TOL,
+                       "first_jump_constant_rel_error": FIRST_JUMP_TOL},
             message=msg,
         )
 
