@@ -1,0 +1,179 @@
+"""Tests of :mod:`numeric.momentum` against independent implementations.
+
+- batched heavy ball vs a plain per-run loop written here (and vs GD at β_m = 0);
+- the MGF integrator vs a fixed-step RK4 in (u, v) coordinates written here;
+- orders of MGD → MGF (1) and MGD → modified flow (2), as ratios when 1 − β_m halves;
+- the implicit-regularisation scale identity, the zero-crossing report, divergence, bad input.
+Convention: β = u ⊙ v, u₀ = √2α, v₀ = 0, L = ‖Xβ − y‖²/(2n) (``theory/regression.md`` §0, §5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numeric.instances import gaussian_regression
+from numeric.momentum import (
+    heavy_ball,
+    invariant_lambda,
+    momentum_gradient_flow,
+    relative_path_error,
+    stepsize_for,
+    time_step,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return gaussian_regression(8, 16, seed=3)
+
+
+def _loop_heavy_ball(X, y, alpha, gamma, beta_m, n_iter):
+    """Reference heavy ball, one run, written from the recursion of §5.1."""
+    n, d = X.shape
+    u = np.full(d, np.sqrt(2) * alpha)
+    v = np.zeros(d)
+    up, vp = u.copy(), v.copy()
+    out = [u * v]
+    for _ in range(n_iter):
+        g = X.T @ (X @ (u * v) - y) / n
+        un = u - gamma * v * g + beta_m * (u - up)
+        vn = v - gamma * u * g + beta_m * (v - vp)
+        up, vp, u, v = u, v, un, vn
+        out.append(u * v)
+    return np.array(out)
+
+
+def test_parameter_maps_roundtrip():
+    lam, m = 0.7, np.array([0.0, 0.5, 0.9, 0.99])
+    g = stepsize_for(lam, m)
+    np.testing.assert_allclose(invariant_lambda(g, m), lam, rtol=1e-14)
+    np.testing.assert_allclose(time_step(g, m), lam * (1 - m), rtol=1e-14)
+
+
+def test_heavy_ball_matches_reference_loop_at_iterate_times(data):
+    X, y = data
+    gam = np.array([0.02, 0.05, 0.1])
+    mom = np.array([0.0, 0.5, 0.8])
+    h = gam / (1 - mom)
+    times = np.arange(0, 11) * 0.1  # multiples of every h: 0.02, 0.1, 0.5
+    times = times[np.all(np.isclose((times[:, None] / h) % 1, 0) | np.isclose(
+        (times[:, None] / h) % 1, 1), axis=1)]
+    res = heavy_ball(X, y, 0.3, gam, mom, times)
+    for b in range(3):
+        k = np.rint(times / h[b]).astype(int)
+        ref = _loop_heavy_ball(X, y, 0.3, gam[b], mom[b], int(k.max()))
+        np.testing.assert_allclose(res.beta[b], ref[k], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(res.final_beta[b], ref[-1], rtol=1e-12, atol=1e-14)
+    assert not res.diverged.any()
+    np.testing.assert_allclose(res.lam, gam / (1 - mom) ** 2)
+
+
+def test_per_run_design_equals_shared_design(data):
+    X, y = data
+    gam, mom = np.array([0.01, 0.04]), np.array([0.9, 0.6])
+    times = np.linspace(0, 3, 7)
+    shared = heavy_ball(X, y, 0.2, gam, mom, times)
+    per_run = heavy_ball(np.stack([X, X]), np.stack([y, y]), 0.2, gam, mom, times)
+    np.testing.assert_allclose(per_run.beta, shared.beta, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(per_run.residual, shared.residual, rtol=1e-10)
+
+
+def test_divergence_is_flagged_per_run(data):
+    X, y = data
+    res = heavy_ball(X, y, 1.0, [0.01, 50.0], [0.5, 0.5], [0.0, 200.0])
+    assert res.diverged.tolist() == [False, True]
+    assert np.isinf(res.residual[1]) and np.isfinite(res.residual[0])
+    assert np.all(np.isnan(res.beta[1])) and np.all(np.isfinite(res.beta[0]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"momenta": [1.0]}, "momenta"),
+        ({"momenta": [-0.1]}, "momenta"),
+        ({"stepsizes": [0.0]}, "stepsizes"),
+        ({"stepsizes": [0.1, 0.1]}, "stepsizes and momenta"),
+        ({"alpha": -1.0}, "alpha"),
+        ({"times": [1.0, 0.5]}, "times"),
+    ],
+)
+def test_heavy_ball_bad_input(data, kwargs, name):
+    X, y = data
+    args = {"stepsizes": [0.1], "momenta": [0.5], "alpha": 0.1, "times": [0.0, 1.0], **kwargs}
+    with pytest.raises(ValueError, match=name):
+        heavy_ball(X, y, args["alpha"], args["stepsizes"], args["momenta"], args["times"])
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"lam": 0.0}, "lam"), ({"t_max": -1.0}, "t_max"),
+                                              ({"alpha": np.ones(3)}, "alpha")])
+def test_mgf_bad_input(data, kwargs, name):
+    X, y = data
+    args = {"alpha": 0.1, "lam": 0.5, "t_max": 1.0, **kwargs}
+    with pytest.raises(ValueError, match=name):
+        momentum_gradient_flow(X, y, args["alpha"], args["lam"], args["t_max"])
+
+
+def _rk4_uv(X, y, alpha, lam, t_max, dt):
+    """Independent MGF integrator: classical RK4 on (u, v, u̇, v̇)."""
+    n, d = X.shape
+
+    def f(z):
+        u, v, p, q = z
+        g = X.T @ (X @ (u * v) - y) / n
+        return np.array([p, q, (-p - v * g) / lam, (-q - u * g) / lam])
+
+    z = np.array([np.full(d, np.sqrt(2) * alpha), np.zeros(d), np.zeros(d), np.zeros(d)])
+    for _ in range(int(round(t_max / dt))):
+        k1 = f(z)
+        k2 = f(z + dt / 2 * k1)
+        k3 = f(z + dt / 2 * k2)
+        k4 = f(z + dt * k3)
+        z = z + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return z[0] * z[1]
+
+
+def test_mgf_matches_independent_rk4(data):
+    X, y = data
+    res = momentum_gradient_flow(X, y, 0.3, 0.4, 5.0)
+    ref = _rk4_uv(X, y, 0.3, 0.4, 5.0, 2e-3)
+    np.testing.assert_allclose(res.final_beta, ref, rtol=1e-8, atol=1e-10)
+
+
+def test_mgf_scale_identity_and_range(data):
+    X, y = data
+    res = momentum_gradient_flow(X, y, 0.3, 0.3, 800.0)
+    assert res.in_range and res.residual < 1e-10
+    # (u² − v²)/2 = α₊α₋ (theory sheet §5.3, fact (a)); β̃₀ = (α₊² − α₋²)/2
+    np.testing.assert_allclose((res.u**2 - res.v**2) / 2, res.alpha_inf_sq, rtol=1e-9)
+    np.testing.assert_allclose(res.alpha_inf_sq**2, res.alpha_plus_sq * res.alpha_minus_sq,
+                               rtol=1e-12)
+    assert np.all(res.alpha_inf_sq < 0.09)  # λ > 0 shrinks the scale: the "gain" is positive
+
+
+def test_mgf_reports_zero_crossing_outside_range():
+    X, y = gaussian_regression(20, 40, seed=0)
+    res = momentum_gradient_flow(X, y, 0.1, 2.0, 200.0)
+    assert not res.in_range
+    assert res.min_ratio <= res.GRAZING
+    path = momentum_gradient_flow(X, y, 0.1, 2.0, 20.0, np.linspace(0, 20, 5), path_only=True)
+    assert path.success and path.times.shape == (5,) and np.all(np.isnan(path.integral_s))
+
+
+def test_orders_mgd_to_mgf_and_to_modified_flow(data):
+    """Halving 1 − β_m halves the error to the MGF and quarters it to the modified flow."""
+    X, y = data
+    lam, alpha = 0.5, 0.2
+    mom = np.array([0.9, 0.95, 0.975])
+    times = np.linspace(0, 8, 81)
+    run = heavy_ball(X, y, alpha, stepsize_for(lam, mom), mom, times)
+    mgf = momentum_gradient_flow(X, y, alpha, lam, 8.0, times, path_only=True)
+    err = relative_path_error(run.beta, mgf.beta)
+    mod = np.array([
+        relative_path_error(run.beta[i:i + 1], momentum_gradient_flow(
+            X, y, alpha, lam * (1 + m) / 2, 8.0, times, initial_velocity_factor=(1 - m) / 2,
+            path_only=True).beta)[0]
+        for i, m in enumerate(mom)])
+    r1, r2 = err[:-1] / err[1:], mod[:-1] / mod[1:]
+    assert np.all((r1 > 1.8) & (r1 < 2.2)), r1
+    assert np.all((r2 > 3.4) & (r2 < 4.6)), r2
