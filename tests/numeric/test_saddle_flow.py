@@ -94,3 +94,16 @@ def test_bad_input():
         integrate_dual_flow(X, y, 1e-10, -1.0)
     with pytest.raises(ValueError, match="y must have length"):
         integrate_dual_flow(X, y[:-1], 1e-10, 1.0)
+
+
+def test_overdetermined_flow_follows_saddles_to_least_squares():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((12, 4))
+    y = X @ np.array([1.0, -0.5, 0.0, 0.2]) + 0.3 * rng.standard_normal(12)
+    path = saddle_to_saddle(X, y)
+    ols = np.linalg.lstsq(X, y, rcond=None)[0]
+    np.testing.assert_allclose(path.saddles[-1], ols, atol=1e-10)
+    flow = integrate_dual_flow(X, y, 1e-60, path.times[-1] + 2.0)
+    np.testing.assert_allclose(flow.beta[-1], ols, atol=1e-8)
+    m = measure_jump_times(flow, path.saddles)
+    assert np.all(np.isfinite(m)) and np.all(np.abs(m - path.times) < 0.2)
