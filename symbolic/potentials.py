@@ -327,7 +327,7 @@ def _derive_uv() -> Derivation:
     real_inv = [s for s in inv if _is_zero(s - sp.asinh(_beta / _alpha**2).rewrite(sp.log))]
     if len(real_inv) != 1:
         raise IdentityCheckError(f"could not identify the real inverse of sinh among {inv}")
-    steps.append(("invert: ζ = asinh(β/α²)", sp.Eq(_zeta, real_inv[0])))
+    steps.append(("invert (real branch, = asinh(β/α²) checked)", sp.Eq(_zeta, real_inv[0])))
     grad = sp.asinh(_beta / _alpha**2) / 2
     steps.append(("mirror identity d/dt ψ'(β) = −g  ⇒  ψ'(β) = ζ/2 (ψ'(0) = 0)",
                   sp.Eq(sp.Symbol("psi'"), grad)))
@@ -523,6 +523,10 @@ def _derive_depth(depth: int) -> Derivation:
     wm_G = (_alpha ** (2 - D) - D * c * _G) ** sp.Rational(1, 2 - D)
     steps.append(("integrate (G = ∫₀ᵗ g)", sp.Tuple(sp.Eq(sp.Symbol("w_+"), wp_G),
                                                    sp.Eq(sp.Symbol("w_-"), wm_G))))
+    steps.append(("initial values w±(G = 0) = α", sp.Tuple(
+        _verify("w_plus_initial", wp_G.subs(_G, 0), _alpha, verified, show=sp.Symbol("w_+(0)")),
+        _verify("w_minus_initial", wm_G.subs(_G, 0), _alpha, verified,
+                show=sp.Symbol("w_-(0)")))))
     h = depth_h(_s, D)
     H = depth_H(_s, D)
     # β/α^D = h_D(s) with s = −D α^{D−2} G; checked term by term with positive bases
@@ -972,6 +976,13 @@ def potential_functions(depth: int = 2) -> PotentialFunctions:
     ``β = w₊^D − w₋^D``, ``w±(0) = α``.  Everything is evaluated from ``log α`` and ``log|β|``, so
     α down to 1e-30 (tested against mpmath to relative error ≤ 1e-12) does not under/overflow.
     Bad input (non-finite, α ≤ 0, ``|s| ≥ 1/(D−2)``) raises ValueError naming the argument.
+
+    Accuracy: relative error ≤ 1e-12 (measured ≤ 2e-13) wherever the exact value is a normal
+    float64; values below ~1e-300 underflow to 0.  Depth ``D ≥ 3``: for ``z = |β|/α^D`` large,
+    ``s = h_D⁻¹(z)`` lies within ``z^{−(D−2)/D}`` of ``1/(D−2)``; ``psi`` and ``hess`` are
+    computed internally from ``t = 1 − (D−2)|s|`` and stay accurate, but the float ``s``
+    returned by ``grad`` carries ``t`` only to 1e-16 absolute, so the round trip
+    ``conjugate_grad(grad(β))`` has relative error ≈ (D/(D−2))·1e-16·z^{(D−2)/D}.
 
     Parameters
     ----------
