@@ -10,6 +10,10 @@ import importlib
 
 _EXPORTS = {
     "Derivation": "symbolic.derivation",
+    "derive_potential": "symbolic.potentials",
+    "potential_functions": "symbolic.potentials",
+    "derive_horizon": "symbolic.horizon",
+    "derive_momentum": "symbolic.momentum",
     "horizon_function": "symbolic.horizon",
     "momentum_invariant": "symbolic.momentum",
 }

@@ -29,6 +29,18 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
+def _latex(value: Any) -> str:
+    """LaTeX for a SymPy expression; plain strings and lists go inside ``\\text{}``."""
+    if isinstance(value, sp.Basic):
+        return sp.latex(value)
+    if isinstance(value, list | tuple):
+        return ",\\; ".join(_latex(v) for v in value)
+    text = str(value).replace("\\", "/").replace("{", "(").replace("}", ")")
+    for char in "_&%$#":
+        text = text.replace(char, "\\" + char)
+    return f"\\text{{{text}}}"
+
+
 @dataclass(frozen=True)
 class Derivation:
     """A derivation: labelled steps and named results.
@@ -62,11 +74,9 @@ class Derivation:
     def to_latex(self) -> str:
         lines = [f"% {self.title}"]
         for label, expr in self.steps:
-            body = sp.latex(expr) if isinstance(expr, sp.Basic) else str(expr)
-            lines.append(f"% {label}\n\\[ {body} \\]")
+            lines.append(f"% {label}\n\\[ {_latex(expr)} \\]")
         for name, value in self.results.items():
-            body = sp.latex(value) if isinstance(value, sp.Basic) else str(value)
-            lines.append(f"% result: {name}\n\\[ {body} \\]")
+            lines.append(f"% result: {name}\n\\[ {_latex(value)} \\]")
         return "\n".join(lines)
 
     def to_json_dict(self) -> dict[str, Any]:
