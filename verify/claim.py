@@ -78,7 +78,7 @@ class Reference:
 
     @property
     def short(self) -> str:
-        first = self.authors.split(",")[0].split(" and ")[0].strip()
+        first = self.authors.split(",")[0].split(" and ")[0].strip().split()[-1]
         etal = " et al." if ("," in self.authors or " and " in self.authors) else ""
         return f"{first}{etal} {self.year}"
 

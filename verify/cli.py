@@ -61,7 +61,7 @@ def list_claims(as_json: bool) -> None:
             click.echo(json.dumps({"claim": claim.id, "title": claim.title, "kind": claim.kind,
                                    "reference": ref.cite(), "options": sorted(claim.options)}))
         else:
-            click.echo(f"{claim.id:<24} {ref.short:<26} {ref.theorem:<28} {claim.kind}")
+            click.echo(f"{claim.id:<24} {claim.kind:<12} {ref.short:<22} {ref.theorem}")
 
 
 @cli.command()
