@@ -1,0 +1,103 @@
+"""Property tests of the Papazov, Pesme & Flammarion (AISTATS 2024) momentum claims.
+
+Each claim is checked on instances drawn inside its assumptions (``Claim.instances()``); a
+check passes only if its comparison holds and every negative control is rejected. The range of
+the implicit-regularisation formula is probed at its boundary: where ``u ± v`` crosses (or
+grazes) zero along the MGF, the check must answer "outside-assumptions", never "fail".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from numeric.instances import Instance, gaussian_regression
+from numeric.momentum import momentum_gradient_flow
+from verify import registry
+
+INVARIANT = registry.get("momentum-invariant")
+IMPLICIT = registry.get("momentum-implicit-bias")
+SPARSITY = registry.get("momentum-sparsity")
+
+
+def _assert_passes(evidence):
+    assert evidence.status == "pass", evidence.message
+    assert evidence.controls and all(c.rejected for c in evidence.controls), [
+        (c.name, c.message) for c in evidence.controls]
+
+
+@given(INVARIANT.instances())
+def test_momentum_invariant_on_drawn_instances(instance):
+    evidence = INVARIANT.check_instance(instance)
+    _assert_passes(evidence)
+    assert 0.8 <= evidence.metrics["slope"] <= 1.2
+    assert 1.7 <= evidence.metrics["modified_slope"] <= 2.3
+
+
+@given(IMPLICIT.instances())
+def test_momentum_implicit_bias_on_drawn_instances(instance):
+    evidence = IMPLICIT.check_instance(instance)
+    _assert_passes(evidence)
+    assert evidence.metrics["max_relative_error"] <= 1e-8
+    no_ref = next(c for c in evidence.controls if c.name == "no-reference-point")
+    assert no_ref.metric > 1e3 * max(evidence.metrics["max_relative_error"], 1e-15)
+
+
+@st.composite
+def _boundary_instances(draw):
+    """Large λ and small α, where momentum overshoot may make u ± v cross zero."""
+    seed = draw(st.integers(0, 2**16))
+    n = draw(st.integers(5, 12))
+    alpha = draw(st.floats(0.05, 0.3))
+    lam = draw(st.floats(0.5, 4.0))
+    X, y = gaussian_regression(n, 2 * n, seed)
+    return Instance(X=X, y=y, seed=seed, name="boundary",
+                    params={"alpha": alpha, "lams": [lam], "horizon": 1500.0})
+
+
+@given(_boundary_instances())
+def test_momentum_implicit_bias_range_is_reported_at_the_boundary(instance):
+    evidence = IMPLICIT.check_instance(instance)
+    assert evidence.status in ("pass", "outside-assumptions"), evidence.message
+    run = momentum_gradient_flow(instance.X, instance.y, instance.params["alpha"],
+                                 instance.params["lams"][0], 1500.0)
+    assert (evidence.status == "outside-assumptions") == (not run.in_range)
+    if evidence.status == "outside-assumptions":
+        assert "u ± v" in evidence.message and not evidence.passed
+
+
+def test_known_crossing_is_outside_not_failure():
+    """Theory sheet §5.3: at α = 0.1, λ = 1 (n = 20, d = 40) the formula breaks down."""
+    X, y = gaussian_regression(20, 40, seed=0)
+    inst = Instance(X=X, y=y, seed=0, params={"alpha": 0.1, "lams": [1.0], "horizon": 1500.0})
+    evidence = IMPLICIT.check_instance(inst)
+    assert evidence.status == "outside-assumptions"
+
+
+@given(SPARSITY.instances())
+def test_momentum_sparsity_on_drawn_seed_blocks(instance):
+    evidence = SPARSITY.check_instance(instance)
+    _assert_passes(evidence)
+    assert evidence.metrics["gap_quantile"] <= 0.02
+
+
+@pytest.mark.parametrize("claim_id", ["momentum-invariant", "momentum-implicit-bias",
+                                      "momentum-sparsity"])
+def test_default_quick_check_passes(claim_id):
+    evidence = registry.get(claim_id).check(seed=0, profile="quick")
+    _assert_passes(evidence)
+    assert evidence.figures
+
+
+def test_invariant_figure_shows_collapse_and_control():
+    evidence = INVARIANT.check(seed=0)
+    collapse = next(f for f in evidence.figures if f.name == "momentum-invariant-collapse")
+    ref = next(s for s in collapse.series if s.style == "reference")
+    runs = [s for s in collapse.series if s.style == "line"]
+    ctrl = [s for s in collapse.series if s.style == "points"]
+    scale = np.max(np.abs(ref.y))
+    spread_runs = max(np.max(np.abs(np.subtract(s.y, ref.y))) for s in runs[-3:]) / scale
+    spread_ctrl = max(np.max(np.abs(np.subtract(s.y, ref.y[::8]))) for s in ctrl) / scale
+    assert spread_runs < 0.05 < spread_ctrl
