@@ -1,9 +1,699 @@
-"""PLACEHOLDER — being written (issue 2). See numeric/convex/__init__.py for the public names."""
+"""The implicit-bias prediction: Bregman projection with the hyperbolic entropy (and depth D).
+
+Convention (``THEORY.md`` / ``regression.md`` §0): ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``,
+``L(β) = ‖Xβ − y‖² / (2n)`` and the hyperbolic entropy
+
+.. math::
+
+    ψ_α(β) = ½ Σ_i [β_i \\operatorname{asinh}(β_i/α_i²) − \\sqrt{β_i² + α_i⁴} + α_i²],
+    \\qquad ∇ψ_α(β) = ½ \\operatorname{asinh}(β/α²).
+
+Gradient flow from this initialisation converges to
+``argmin_{Xβ = y} D_{ψ_α}(β, β̃₀)`` (``β̃₀ = 0``: ``argmin ψ_α``) — Woodworth, Gunasekar, Lee,
+Moroshko, Savarese, Golan, Soudry & Srebro, "Kernel and rich regimes in overparametrized
+models", COLT 2020, Theorem 1 (arXiv:2002.09277), in the ``u ⊙ v`` convention of Even, Pesme,
+Gunasekar & Flammarion (NeurIPS 2023, arXiv:2302.08982). For depth ``D ≥ 3`` the Woodworth
+parametrisation ``β = w₊^D − w₋^D`` with ``w±(0) = α`` is used and the limit is
+``argmin_{Xβ=y} α^D Σ q_D(β_i/α^D)`` with ``q_D' = h_D^{-1}`` and
+``h_D(s) = (1 − (D−2)s)^{−D/(D−2)} − (1 + (D−2)s)^{−D/(D−2)}`` (ibid., Theorem 3).
+
+Solvers (``regression.md`` §0.2):
+
+- ``"newton"``: damped Newton on the smooth n-dimensional dual
+  ``Φ(ν) = Σ a cosh(c + Xᵀν) − ⟨ν, y⟩`` with ``a = α²``, ``c = asinh(β̃₀/α²)``, recovering
+  ``β = a ⊙ sinh(c + Xᵀν)``; Cholesky on ``X diag(a cosh) Xᵀ``, Armijo backtracking, a cap on
+  the change of ``Xᵀν`` per step, and continuation in ``log α`` below ``α = 1e-8``; every
+  exponential is evaluated from ``log a`` (:mod:`numeric.hyperbolic`).
+- ``"cvxpy"``: the same dual in cvxpy with the scale shift ``log a`` inside the exponent,
+  solved by CLARABEL with explicit tolerances.
+- ``"auto"``: Newton, falling back to cvxpy if Newton's certificate is not accepted.
+
+Every answer carries a :class:`~numeric.convex.certificate.Certificate` recomputed from ``β``
+alone by :func:`certify_implicit_bias` (primal residual and KKT residual), and is accepted by
+residuals, never by solver status.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from numeric.convex.certificate import Certificate
+from numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
+from numeric.validation import (
+    as_finite_array,
+    check_alpha,
+    check_positive,
+    check_regression_data,
+)
+
+__all__ = [
+    "ImplicitBiasSolution",
+    "implicit_bias_solution",
+    "certify_implicit_bias",
+    "hyperbolic_entropy",
+    "bregman_gradient_difference",
+    "h_depth",
+    "h_depth_inverse",
+]
+
+_CONTINUATION_BELOW = 1e-8  # α below which Newton uses continuation in log α (regression.md §0.2)
+_MAX_DZ = 15.0  # largest change of Xᵀν (the exponent) allowed in one Newton step
 
 
-class ImplicitBiasSolution:  # pragma: no cover - placeholder
-    pass
+@dataclass(frozen=True)
+class ImplicitBiasSolution:
+    """The predicted limit of gradient flow and how it was obtained.
+
+    Attributes
+    ----------
+    beta : ndarray, shape (d,)
+        ``argmin_{Xβ=y} D_{ψ_α}(β, β̃₀)`` (depth 2) or ``argmin α^D Σ q_D(β/α^D)`` (depth D).
+    nu : ndarray, shape (n,)
+        Dual variable: ``β = α² sinh(c + Xᵀν)`` (depth 2), ``β = α^D h_D(Xᵀν)`` (depth D).
+    certificate : Certificate
+        Residuals recomputed from ``beta`` alone (:func:`certify_implicit_bias`).
+    method : str
+        ``"newton"`` or ``"cvxpy"`` (the method whose answer is returned).
+    iterations : int
+        Newton iterations (all continuation stages) or interior-point iterations.
+    """
+
+    beta: np.ndarray
+    nu: np.ndarray
+    certificate: Certificate
+    method: str
+    iterations: int
 
 
-def implicit_bias_solution(*args, **kwargs):  # pragma: no cover - placeholder
-    raise NotImplementedError
+# ---------------------------------------------------------------------------------------------
+# Potentials and their gradients
+# ---------------------------------------------------------------------------------------------
+
+
+def hyperbolic_entropy(beta, alpha) -> float:
+    """``ψ_α(β) = ½ Σ [β asinh(β/α²) − √(β² + α⁴) + α²]`` (convention of ``regression.md`` §0).
+
+    Evaluated as ``½ Σ [β asinh(β/α²) − (√(β²+α⁴) − α²)]`` with the second bracket written as
+    ``β² / (√(β²+α⁴) + α²)`` to avoid cancellation.
+    """
+    beta = np.asarray(beta, dtype=np.float64)
+    log_a = 2.0 * np.log(np.asarray(alpha, dtype=np.float64))
+    a = np.exp(log_a)
+    with np.errstate(over="ignore"):
+        root = np.hypot(beta, a)
+    second = np.where(root > 0, beta**2 / (root + a), 0.0)
+    return float(0.5 * np.sum(beta * asinh_ratio(beta, log_a) - second))
+
+
+def bregman_gradient_difference(beta, reference, log_a) -> np.ndarray:
+    """``asinh(β/a) − asinh(β̃₀/a)`` computed without cancellation (``a = exp(log_a)``).
+
+    This is ``2 (∇ψ_α(β) − ∇ψ_α(β̃₀))``. When both ratios have the same sign and are
+    representable, uses ``asinh x − asinh y = asinh((x−y)(x+y)/(x√(1+y²) + y√(1+x²)))``;
+    otherwise the difference of the two log-domain values :func:`numeric.hyperbolic.asinh_ratio`.
+    """
+    beta = np.asarray(beta, dtype=np.float64)
+    log_a = np.broadcast_to(np.asarray(log_a, dtype=np.float64), beta.shape)
+    if reference is None:
+        return asinh_ratio(beta, log_a)
+    ref = np.broadcast_to(np.asarray(reference, dtype=np.float64), beta.shape)
+    out = asinh_ratio(beta, log_a) - asinh_ratio(ref, log_a)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        a = np.exp(log_a)
+        x = beta / a
+        yy = ref / a
+        ok = (a > 0) & np.isfinite(x) & np.isfinite(yy) & (np.abs(x) < 1e150) & (np.abs(yy) < 1e150)
+        ok &= (x * yy) > 0
+        den = x * np.sqrt(1.0 + yy**2) + yy * np.sqrt(1.0 + x**2)
+        arg = ((beta - ref) / a) * (x + yy) / den
+        alt = np.arcsinh(arg)
+    ok &= np.isfinite(alt)
+    out = np.where(ok, alt, out)
+    return out
+
+
+def _log1p_checked(v):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log1p(v)
+
+
+def h_depth(s, depth: int, log_scale=0.0) -> np.ndarray:
+    """``exp(log_scale) · h_D(s)``, ``h_D(s) = (1−cs)^{−D/c} − (1+cs)^{−D/c}``, ``c = D − 2``.
+
+    Defined on ``|s| < 1/c``; evaluated in the log domain (Woodworth et al. 2020, §4).
+    """
+    s = np.asarray(s, dtype=np.float64)
+    c = depth - 2.0
+    p = depth / c
+    with np.errstate(over="ignore"):
+        lm = _log1p_checked(-c * np.abs(s))
+        lp = _log1p_checked(c * np.abs(s))
+        mag = np.exp(log_scale - p * lm) * (-np.expm1(p * (lm - lp)))
+    return np.sign(s) * mag
+
+
+def _h_depth_prime(s, depth: int, log_scale=0.0) -> np.ndarray:
+    """``exp(log_scale) · h_D'(s) = e^{ls} · D[(1−cs)^{−(D+c)/c} + (1+cs)^{−(D+c)/c}]``."""
+    c = depth - 2.0
+    q = (depth + c) / c
+    with np.errstate(over="ignore"):
+        lm = _log1p_checked(-c * s)
+        lp = _log1p_checked(c * s)
+        return depth * (np.exp(log_scale - q * lm) + np.exp(log_scale - q * lp))
+
+
+def _H_depth(s, depth: int, log_scale=0.0) -> np.ndarray:
+    """``exp(log_scale) · H_D(s)``, ``H_D(s) = ½[(1−cs)^{−2/c} + (1+cs)^{−2/c} − 2]``.
+
+    ``H_D' = h_D`` (Woodworth et al. 2020; ``regression.md`` §1.2).
+    """
+    c = depth - 2.0
+    r = 2.0 / c
+    with np.errstate(over="ignore"):
+        lm = _log1p_checked(-c * s)
+        lp = _log1p_checked(c * s)
+        # (1-cs)^{-r} - 1 + (1+cs)^{-r} - 1, each via expm1 to keep small-s accuracy
+        return 0.5 * np.exp(log_scale) * (np.expm1(-r * lm) + np.expm1(-r * lp))
+
+
+def h_depth_inverse(z, depth: int, log_z=None) -> np.ndarray:
+    """Solve ``h_D(s) = z`` for ``s ∈ (−1/c, 1/c)`` (``c = D − 2``), vectorised.
+
+    ``log_z`` (optional) gives ``log|z|`` when ``z`` itself under/overflows. Bisection on
+    ``log h_D(s) = log|z|`` followed by safeguarded Newton steps on the same equation, which is
+    well conditioned for small ``s`` (``log h_D(s) ≈ log(2Ds)``). Close to the boundary
+    ``1 − c|s| ≲ 1e-16`` the answer is limited by float64 resolution of ``s``.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    c = depth - 2.0
+    p = depth / c
+    if log_z is None:
+        with np.errstate(divide="ignore"):
+            log_z = np.log(np.abs(z))
+    log_z = np.broadcast_to(np.asarray(log_z, dtype=np.float64), z.shape)
+    sign = np.sign(z)
+    zero = sign == 0
+
+    def log_h(s):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            lm = np.log1p(-c * s)
+            lp = np.log1p(c * s)
+            return -p * lm + np.log(-np.expm1(p * (lm - lp)))
+
+    lo = np.zeros_like(log_z)
+    hi = np.full_like(log_z, 1.0 / c)
+    # initial upper bracket from (1-cs)^{-p} >= |z| + (1+cs)^{-p}: take 1 - cs = (|z|+1)^{-1/p}
+    r_up = np.exp(-np.logaddexp(log_z, 0.0) / p)
+    hi = np.minimum(hi, (1.0 - 0.5 * r_up) / c)
+    hi_val = log_h(hi)
+    hi = np.where(hi_val >= log_z, hi, np.nextafter(1.0 / c, 0.0))
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        val = log_h(mid)
+        up = val >= log_z
+        hi = np.where(up, mid, hi)
+        lo = np.where(up, lo, mid)
+    s = 0.5 * (lo + hi)
+    for _ in range(4):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            f = log_h(s) - log_z
+            dlog = _h_depth_prime(s, depth) / h_depth(s, depth)
+            step = f / dlog
+        new = s - step
+        ok = np.isfinite(new) & (new > 0) & (new < 1.0 / c)
+        s = np.where(ok, new, s)
+    return np.where(zero, 0.0, sign * s)
+
+
+# ---------------------------------------------------------------------------------------------
+# Certificate
+# ---------------------------------------------------------------------------------------------
+
+
+def _range_distance(X: np.ndarray, theta: np.ndarray, Q: np.ndarray | None = None) -> float:
+    """Relative distance ``‖θ − P θ‖ / ‖θ‖`` of ``θ`` from ``range(Xᵀ)`` (``P`` orthogonal).
+
+    Uses a reduced QR factorisation ``Xᵀ = QR`` and projects twice (re-orthogonalisation), so
+    the result is accurate to ~1e-16 even for ``‖θ − Pθ‖ ≪ ‖θ‖``.
+    """
+    norm = float(np.linalg.norm(theta))
+    if not np.isfinite(norm):
+        return float("inf")
+    if norm == 0.0:
+        return 0.0
+    if Q is None:
+        Q, _ = np.linalg.qr(X.T)
+    r = theta / norm
+    r = r - Q @ (Q.T @ r)
+    r = r - Q @ (Q.T @ r)
+    return float(np.linalg.norm(r))
+
+
+def _log_alpha(alpha, d: int) -> np.ndarray:
+    return np.broadcast_to(np.log(np.asarray(alpha, dtype=np.float64)), (d,)).copy()
+
+
+def certify_implicit_bias(
+    X, y, beta, alpha, reference=None, depth: int = 2, tol: float = 1e-8
+) -> Certificate:
+    """Certify a candidate ``β`` for the implicit-bias problem, from ``β`` alone.
+
+    Depth 2 (convention ``β = u⊙v``, ``u₀ = √2α``, ``v₀ = 0``; Woodworth et al., COLT 2020,
+    Thm. 1, arXiv:2002.09277): the KKT conditions of ``argmin_{Xβ=y} D_{ψ_α}(β, β̃₀)`` are
+    ``Xβ = y`` and ``∇ψ_α(β) − ∇ψ_α(β̃₀) = ½[asinh(β/α²) − asinh(β̃₀/α²)] ∈ range(Xᵀ)``.
+    Depth ``D ≥ 3`` (``β = w₊^D − w₋^D``, ``w±(0) = α``; ibid. Thm. 3): ``Xβ = y`` and
+    ``h_D^{-1}(β/α^D) ∈ range(Xᵀ)``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+    beta : ndarray, shape (d,)
+        The candidate answer.
+    alpha : float or ndarray, shape (d,)
+        Initialisation scale, > 0.
+    reference : ndarray, shape (d,), optional
+        Bregman reference point ``β̃₀`` (depth 2 only; None means 0).
+    depth : int
+        2 or an integer ≥ 3.
+    tol : float
+        Both residuals must be ≤ ``tol`` for ``accepted``.
+
+    Returns
+    -------
+    Certificate
+        ``primal_residual = ‖Xβ − y‖ / max(1, ‖y‖)``; ``optimality_residual`` = relative
+        distance ``‖θ − P_{range Xᵀ} θ‖ / ‖θ‖`` of the mirror point ``θ`` (above) from
+        ``range(Xᵀ)``, ``residual_kind = "kkt-relative"``.
+    """
+    X, y, Q = _check_data(X, y)
+    n, d = X.shape
+    beta = as_finite_array(beta, "beta", ndim=1)
+    if beta.shape[0] != d:
+        raise ValueError(f"beta must have length d = {d}, got {beta.shape[0]}")
+    alpha = check_alpha(alpha, d)
+    depth = _check_depth(depth, reference)
+    tol = check_positive(tol, "tol")
+    reference = _check_reference(reference, d)
+    return _certify(X, y, Q, beta, _log_alpha(alpha, d), reference, depth, tol)
+
+
+def _certify(X, y, Q, beta, log_alpha, reference, depth, tol) -> Certificate:
+    primal = float(np.linalg.norm(X @ beta - y) / max(1.0, float(np.linalg.norm(y))))
+    if depth == 2:
+        theta = 0.5 * bregman_gradient_difference(beta, reference, 2.0 * log_alpha)
+    else:
+        with np.errstate(divide="ignore"):
+            log_z = np.log(np.abs(beta)) - depth * log_alpha
+        theta = h_depth_inverse(np.sign(beta), depth, log_z=log_z)
+    kkt = _range_distance(X, theta, Q)
+    accepted = bool(primal <= tol and kkt <= tol)
+    return Certificate(
+        solver="certify_implicit_bias",
+        status="accepted" if accepted else "rejected",
+        primal_residual=primal,
+        optimality_residual=kkt,
+        residual_kind="kkt-relative",
+        tolerance=float(tol),
+        accepted=accepted,
+    )
+
+
+def _check_data(X, y):
+    """Validate (X, y) with :mod:`numeric.validation`; rank check through one reduced QR.
+
+    Returns ``(X, y, Q)`` with ``Xᵀ = QR``; ``Q`` is reused by the certificate.
+    """
+    X, y = check_regression_data(X, y, require_underdetermined=False)
+    n, d = X.shape
+    if n >= d:
+        raise ValueError(
+            f"X must have fewer rows than columns (n < d) so that interpolators exist; "
+            f"got n = {n}, d = {d}"
+        )
+    Q, R = np.linalg.qr(X.T)
+    diag = np.abs(np.diag(R))
+    if diag.min() <= max(n, d) * np.finfo(float).eps * diag.max():
+        raise ValueError("X must have full row rank (rank n) so that Xβ = y is feasible")
+    return X, y, Q
+
+
+def _check_reference(reference, d):
+    if reference is None:
+        return None
+    reference = as_finite_array(reference, "reference", ndim=1)
+    if reference.shape[0] != d:
+        raise ValueError(f"reference must have length d = {d}, got {reference.shape[0]}")
+    return reference
+
+
+def _check_depth(depth, reference) -> int:
+    if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 2:
+        raise ValueError(f"depth must be an integer >= 2, got {depth!r}")
+    depth = int(depth)
+    if depth >= 3 and reference is not None:
+        raise ValueError("reference must be None for depth >= 3 (only depth 2 has a reference)")
+    return depth
+
+
+# ---------------------------------------------------------------------------------------------
+# Newton on the dual (depth 2)
+# ---------------------------------------------------------------------------------------------
+
+
+def _solve_spd(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Solve ``H x = g`` for symmetric positive (semi)definite ``H`` with Jacobi scaling."""
+    dg = np.sqrt(np.maximum(np.diag(H), np.finfo(float).tiny))
+    Hs = H / dg[:, None] / dg[None, :]
+    gs = g / dg
+    try:
+        cf = scipy.linalg.cho_factor(Hs, lower=True, check_finite=False)
+        x = scipy.linalg.cho_solve(cf, gs, check_finite=False)
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        w, V = np.linalg.eigh(Hs)
+        w = np.maximum(w, 1e-14 * max(float(w.max()), 1e-300))
+        x = V @ ((V.T @ gs) / w)
+    return x / dg
+
+
+def _newton_depth2(X, y, log_a, c, nu0, tol, max_iter=200):
+    """Damped Newton on ``Φ(ν) = Σ a cosh(c + Xᵀν) − ⟨ν, y⟩``; returns (ν, iterations, ok)."""
+    ynorm = max(1.0, float(np.linalg.norm(y)))
+    nu = nu0.copy()
+    z = c + X.T @ nu
+
+    def phi_of(zz, nn):
+        return float(np.sum(scaled_cosh(log_a, zz)) - nn @ y)
+
+    phi = phi_of(z, nu)
+    it = 0
+    ok = False
+    for it in range(1, max_iter + 1):  # noqa: B007
+        beta = scaled_sinh(log_a, z)
+        grad = X @ beta - y
+        if float(np.linalg.norm(grad)) <= tol * ynorm:
+            ok = True
+            it -= 1
+            break
+        w = scaled_cosh(log_a, z)
+        H = (X * w) @ X.T
+        step = -_solve_spd(H, grad)
+        dz = X.T @ step
+        slope = float(grad @ step)
+        if not np.isfinite(slope) or slope >= 0:
+            step = -grad
+            dz = X.T @ step
+            slope = float(grad @ step)
+        dzmax = float(np.max(np.abs(dz)))
+        t = 1.0 if dzmax <= _MAX_DZ else _MAX_DZ / dzmax
+        accepted = False
+        for _ in range(60):
+            znew = z + t * dz
+            phinew = phi_of(znew, nu + t * step)
+            if np.isfinite(phinew) and phinew <= phi + 1e-4 * t * slope + 1e-15 * abs(phi):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        nu = nu + t * step
+        z = c + X.T @ nu
+        phi = phi_of(z, nu)
+    else:
+        beta = scaled_sinh(log_a, z)
+        ok = float(np.linalg.norm(X @ beta - y)) <= tol * ynorm
+    return nu, it, ok
+
+
+def _newton_solve_depth2(X, y, log_alpha, reference, tol):
+    """Newton with continuation in log α for tiny α (regression.md §0.2, pitfall §10.5)."""
+    n, d = X.shape
+    log_a = 2.0 * log_alpha
+    inner_tol = min(tol * 1e-3, 1e-12)
+    min_log_alpha = float(np.min(log_alpha))
+    log_switch = np.log(_CONTINUATION_BELOW)
+    notes: list[str] = []
+    total = 0
+    nu = np.zeros(n)
+    if min_log_alpha < log_switch and reference is None:
+        # stages: shift log α up so that min α = 1e-4, then come down by a factor 1e-3 per stage
+        shift0 = np.log(1e-4) - min_log_alpha
+        shifts = [float(sh) for sh in np.arange(shift0, 0.0, -np.log(1e3)) if sh > 0.0] + [0.0]
+        prev_scale = None
+        for sh in shifts:
+            la = log_a + 2.0 * sh
+            scale = float(np.mean(-la)) + 1.0
+            if prev_scale is not None:
+                nu = nu * (scale / prev_scale)
+            stage_tol = inner_tol if sh == 0.0 else 1e-6
+            nu, it, _ = _newton_depth2(X, y, la, np.zeros(d), nu, stage_tol)
+            total += it
+            prev_scale = scale
+        notes.append(f"continuation in log alpha over {len(shifts)} stages")
+    else:
+        c = np.zeros(d) if reference is None else asinh_ratio(reference, log_a)
+        nu, total, _ = _newton_depth2(X, y, log_a, c, nu, inner_tol)
+        if reference is not None and min_log_alpha < log_switch:
+            notes.append("no continuation with a reference point; tiny alpha handled by step cap")
+    c = np.zeros(d) if reference is None else asinh_ratio(reference, log_a)
+    beta = scaled_sinh(log_a, c + X.T @ nu)
+    return beta, nu, total, notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Newton on the dual (depth D >= 3)
+# ---------------------------------------------------------------------------------------------
+
+
+def _newton_depth(X, y, log_alpha, depth, tol, max_iter=300):
+    n, d = X.shape
+    c = depth - 2.0
+    bound = 1.0 / c
+    log_scale = depth * log_alpha
+    ynorm = max(1.0, float(np.linalg.norm(y)))
+    nu = np.zeros(n)
+    s = X.T @ nu
+
+    def phi_of(ss, nn):
+        return float(np.sum(_H_depth(ss, depth, log_scale)) - nn @ y)
+
+    phi = phi_of(s, nu)
+    it = 0
+    ok = False
+    for it in range(1, max_iter + 1):  # noqa: B007
+        beta = h_depth(s, depth, log_scale)
+        grad = X @ beta - y
+        if float(np.linalg.norm(grad)) <= tol * ynorm:
+            ok = True
+            it -= 1
+            break
+        w = _h_depth_prime(s, depth, log_scale)
+        H = (X * w) @ X.T
+        step = -_solve_spd(H, grad)
+        ds = X.T @ step
+        slope = float(grad @ step)
+        if not np.isfinite(slope) or slope >= 0:
+            step = -grad
+            ds = X.T @ step
+            slope = float(grad @ step)
+        # fraction to the boundary |s| < 1/c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(ds > 0, (bound - s) / ds, np.where(ds < 0, (-bound - s) / ds, np.inf))
+        tmax = float(np.min(room))
+        t = min(1.0, 0.995 * tmax)
+        accepted = False
+        for _ in range(80):
+            snew = s + t * ds
+            if np.all(np.abs(snew) < bound):
+                phinew = phi_of(snew, nu + t * step)
+                if np.isfinite(phinew) and phinew <= phi + 1e-4 * t * slope + 1e-15 * abs(phi):
+                    accepted = True
+                    break
+            t *= 0.5
+        if not accepted:
+            break
+        nu = nu + t * step
+        s = X.T @ nu
+        phi = phi_of(s, nu)
+    else:
+        ok = float(np.linalg.norm(X @ h_depth(s, depth, log_scale) - y)) <= tol * ynorm
+    beta = h_depth(s, depth, log_scale)
+    return beta, nu, it, ok
+
+
+# ---------------------------------------------------------------------------------------------
+# cvxpy (depth 2)
+# ---------------------------------------------------------------------------------------------
+
+
+def _cvxpy_solve_depth2(X, y, log_alpha, reference):
+    import cvxpy as cp
+
+    n, d = X.shape
+    log_a = 2.0 * log_alpha
+    c = np.zeros(d) if reference is None else asinh_ratio(reference, log_a)
+    nu = cp.Variable(n)
+    z = X.T @ nu
+    shift = log_a - np.log(2.0)
+    objective = cp.sum(cp.exp(shift + c + z) + cp.exp(shift - c - z)) - y @ nu
+    problem = cp.Problem(cp.Minimize(objective))
+    notes: list[str] = []
+    status = "error"
+    iters = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            problem.solve(
+                solver=cp.CLARABEL,
+                tol_gap_abs=1e-12,
+                tol_gap_rel=1e-12,
+                tol_feas=1e-12,
+                max_iter=500,
+            )
+            status = str(problem.status)
+            iters = int(getattr(problem.solver_stats, "num_iters", 0) or 0)
+        except cp.error.SolverError as exc:
+            notes.append(f"cvxpy SolverError: {exc}")
+    notes.extend(f"cvxpy warning: {w.message}" for w in caught)
+    if nu.value is None or not np.all(np.isfinite(nu.value)):
+        nu_val = np.zeros(n)
+        notes.append("cvxpy returned no finite dual variable")
+    else:
+        nu_val = np.asarray(nu.value, dtype=np.float64)
+    beta = scaled_sinh(log_a, c + X.T @ nu_val)
+    return beta, nu_val, iters, status, notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def _score(cert: Certificate) -> float:
+    v = max(cert.primal_residual, cert.optimality_residual)
+    return v if np.isfinite(v) else np.inf
+
+
+def implicit_bias_solution(
+    X,
+    y,
+    alpha,
+    reference=None,
+    depth: int = 2,
+    *,
+    method: str = "auto",
+    tol: float = 1e-10,
+) -> ImplicitBiasSolution:
+    """Predicted limit of gradient flow on a diagonal linear network (Bregman projection).
+
+    Depth 2 (convention ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``, ``L = ‖Xβ−y‖²/(2n)``):
+
+    .. math:: β^\\star = \\arg\\min_{Xβ = y} D_{ψ_α}(β, β̃_0),
+
+    with ``ψ_α`` the hyperbolic entropy (module docstring); ``reference = β̃₀ = None`` gives
+    ``argmin ψ_α`` — Woodworth et al., "Kernel and rich regimes in overparametrized models",
+    COLT 2020, Thm. 1 (arXiv:2002.09277), in the convention of Even et al., NeurIPS 2023
+    (arXiv:2302.08982). Depth ``D ≥ 3`` (``β = w₊^D − w₋^D``, ``w±(0) = α``):
+    ``argmin_{Xβ=y} α^D Σ q_D(β_i/α^D)``, solved through the dual
+    ``min_ν α^D Σ H_D(Xᵀν) − ⟨ν, y⟩`` keeping ``|Xᵀν|_∞ < 1/(D−2)`` (ibid. Thm. 3).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Design, ``n < d``, full row rank.
+    y : array_like, shape (n,)
+    alpha : float or array_like, shape (d,)
+        Initialisation scale(s), > 0; 1e-30 ≤ α ≤ 1e3 is supported at depth 2 (log domain).
+    reference : array_like, shape (d,), optional
+        Bregman reference ``β̃₀`` (depth 2 only).
+    depth : int
+        2 (default) or an integer ≥ 3.
+    method : {"auto", "newton", "cvxpy"}
+        ``"cvxpy"`` is depth 2 only. ``"auto"`` runs Newton and falls back to cvxpy if Newton's
+        certificate is not accepted; the fallback is recorded in ``certificate.notes``.
+    tol : float
+        Acceptance threshold of the certificate (relative primal and KKT residuals).
+
+    Returns
+    -------
+    ImplicitBiasSolution
+        If no method produces an accepted certificate, the better answer is returned with
+        ``certificate.accepted = False`` (never silently).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((5, 12)), rng.standard_normal(5)
+    >>> sol = implicit_bias_solution(X, y, alpha=0.1)
+    >>> sol.certificate.accepted
+    True
+    """
+    X, y, Q = _check_data(X, y)
+    n, d = X.shape
+    alpha = check_alpha(alpha, d)
+    depth = _check_depth(depth, reference)
+    tol = check_positive(tol, "tol")
+    if method not in ("auto", "newton", "cvxpy"):
+        raise ValueError(f"method must be one of 'auto', 'newton', 'cvxpy', got {method!r}")
+    if method == "cvxpy" and depth != 2:
+        raise ValueError("method='cvxpy' supports depth = 2 only")
+    reference = _check_reference(reference, d)
+    log_alpha = _log_alpha(alpha, d)
+
+    def certify(beta, solver, status, notes):
+        cert = _certify(X, y, Q, beta, log_alpha, reference, depth, tol)
+        return Certificate(
+            solver=solver,
+            status=status,
+            primal_residual=cert.primal_residual,
+            optimality_residual=cert.optimality_residual,
+            residual_kind=cert.residual_kind,
+            tolerance=cert.tolerance,
+            accepted=cert.accepted,
+            notes=tuple(notes),
+        )
+
+    candidates: list[ImplicitBiasSolution] = []
+    if method in ("auto", "newton"):
+        t0 = time.perf_counter()
+        if depth == 2:
+            beta, nu, iters, notes = _newton_solve_depth2(X, y, log_alpha, reference, tol)
+            status = "converged"
+        else:
+            beta, nu, iters, ok = _newton_depth(X, y, log_alpha, depth, min(tol * 1e-3, 1e-12))
+            notes = []
+            status = "converged" if ok else "stopped"
+        notes.append(f"newton time {time.perf_counter() - t0:.3g} s")
+        if not np.all(np.isfinite(beta)):
+            notes.append("newton produced non-finite beta")
+            beta = np.where(np.isfinite(beta), beta, 0.0)
+        cert = certify(beta, "newton", status, notes)
+        candidates.append(ImplicitBiasSolution(beta, nu, cert, "newton", int(iters)))
+        if cert.accepted or method == "newton" or depth != 2:
+            return candidates[0]
+    t0 = time.perf_counter()
+    beta, nu, iters, status, notes = _cvxpy_solve_depth2(X, y, log_alpha, reference)
+    notes.append(f"cvxpy time {time.perf_counter() - t0:.3g} s")
+    if candidates:
+        first = candidates[0].certificate
+        notes.insert(
+            0,
+            "fallback: newton certificate not accepted "
+            f"(primal {first.primal_residual:.2e}, kkt {first.optimality_residual:.2e})",
+        )
+    cert = certify(beta, "cvxpy-clarabel", status, notes)
+    candidates.append(ImplicitBiasSolution(beta, nu, cert, "cvxpy", int(iters)))
+    best = min(candidates, key=lambda s: _score(s.certificate))
+    if not best.certificate.accepted and len(candidates) > 1:
+        extra = (*best.certificate.notes, "neither newton nor cvxpy accepted; returning the better")
+        from dataclasses import replace
+
+        best = replace(best, certificate=replace(best.certificate, notes=extra))
+    return best

@@ -1,0 +1,403 @@
+"""Gradient-flow integrators for diagonal linear networks (regression).
+
+Convention (``THEORY.md``, ``regression.md`` §0): ``L(β) = ‖Xβ − y‖²/(2n)``,
+``g(β) = ∇L(β) = Xᵀ(Xβ − y)/n``.
+
+- :func:`gradient_flow_uv` integrates the raw flow ``u̇ = −v ⊙ g``, ``v̇ = −u ⊙ g`` of
+  ``β = u ⊙ v`` (DOP853). It does not use the mirror identity: it is the independent simulation
+  compared with the prediction of :func:`numeric.convex.implicit_bias_solution`.
+- :func:`gradient_flow_depth` integrates ``β = w₊^D − w₋^D`` with ``w±(0) = α`` (Woodworth et al.,
+  COLT 2020, arXiv:2002.09277).
+- :func:`gradient_flow_dual` integrates the equivalent n-dimensional flow
+  ``Ġ = (Xβ − y)/n``, ``β = a ⊙ sinh(c − 2XᵀG)`` (``a = α²``, ``c = asinh(β̃₀/α²)``), which is
+  exactly gradient flow on the network from ``u₀ = √2α``, ``v₀ = 0`` (``regression.md`` §0.1,
+  §1.1) — stiff, so LSODA/Radau with the analytic Jacobian, all exponentials from ``log a``.
+
+Each returns a :class:`FlowResult`; divergence (non-finite state) and non-convergence by
+``t_max`` are reported in ``diverged`` / ``converged`` / ``message``, never as NaN results.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
+from numeric.validation import (
+    as_finite_array,
+    check_alpha,
+    check_positive,
+    check_regression_data,
+)
+
+__all__ = ["FlowResult", "gradient_flow_uv", "gradient_flow_depth", "gradient_flow_dual"]
+
+_BLOWUP = 1e150
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    """Result of one gradient-flow integration.
+
+    Attributes
+    ----------
+    t : ndarray, shape (T,)
+        Sample times: T ≤ n_samples accepted integrator steps, evenly spaced in step index
+        (dense where the dynamics are fast), from 0 to the final time.
+    beta : ndarray, shape (T, d)
+        ``β(t)`` at the sample times.
+    beta_final : ndarray, shape (d,)
+        ``β`` at the final time (the event time when the residual tolerance was reached).
+    residual : float
+        Final ``‖Xβ − y‖ / max(1, ‖y‖)``.
+    converged : bool
+        ``residual ≤ tol`` was reached before ``t_max``.
+    diverged : bool
+        The state became non-finite or exceeded 1e150 in magnitude.
+    nfev : int
+        Right-hand-side evaluations.
+    message : str
+    """
+
+    t: np.ndarray
+    beta: np.ndarray
+    beta_final: np.ndarray
+    residual: float
+    converged: bool
+    diverged: bool
+    nfev: int
+    message: str
+
+
+def _check_common(X, y, t_max, rtol, atol, n_samples, tol):
+    X, y = check_regression_data(X, y, require_underdetermined=False)
+    t_max = check_positive(t_max, "t_max")
+    rtol = check_positive(rtol, "rtol")
+    atol = check_positive(atol, "atol")
+    tol = check_positive(tol, "tol")
+    if (
+        isinstance(n_samples, bool)
+        or not isinstance(n_samples, numbers.Integral)
+        or n_samples < 2
+    ):
+        raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
+    return X, y, t_max, rtol, atol, int(n_samples), tol
+
+
+def _thin(ts: list, states: list, keep: int) -> tuple[list, list]:
+    """Drop every other stored sample (keeping the first and the last) once there are too many."""
+    if len(ts) <= keep:
+        return ts, states
+    idx = list(range(0, len(ts) - 1, 2)) + [len(ts) - 1]
+    return [ts[i] for i in idx], [states[i] for i in idx]
+
+
+def _run(rhs, state0, beta_of, X, y, *, t_max, rtol, atol, n_samples, tol, method, jac=None,
+         max_steps=5_000_000):
+    """Integrate step by step with a scipy ``OdeSolver``; stop at residual ≤ tol or blow-up.
+
+    The residual is checked at every accepted step (no root finding on the interpolant, which is
+    fragile at the 1e-10 level), so the final state is an actual step of the integrator.
+    """
+    from scipy.integrate import BDF, DOP853, LSODA, Radau
+
+    solvers = {"DOP853": DOP853, "LSODA": LSODA, "Radau": Radau, "BDF": BDF}
+    ynorm = max(1.0, float(np.linalg.norm(y)))
+
+    def residual_of(state):
+        with np.errstate(all="ignore"):
+            return float(np.linalg.norm(X @ beta_of(state) - y)) / ynorm
+
+    r0 = residual_of(state0)
+    b0 = beta_of(state0)
+    if r0 <= tol:
+        return FlowResult(np.zeros(1), b0[None, :], b0, r0, True, False, 0, "already converged")
+    kwargs = {"jac": jac} if jac is not None else {}
+    solver = solvers[method](rhs, 0.0, state0, t_max, rtol=rtol, atol=atol, **kwargs)
+    keep = 4 * n_samples
+    ts, states = [0.0], [state0.copy()]
+    residual = r0
+    converged = diverged = False
+    message = ""
+    steps = 0
+    last_good = (0.0, state0.copy())
+    with np.errstate(over="ignore", invalid="ignore"):
+        while True:
+            if solver.status != "running":
+                break
+            msg = solver.step()
+            steps += 1
+            state = solver.y
+            m = float(np.max(np.abs(state)))
+            if not np.isfinite(m) or m > _BLOWUP or msg is not None and solver.status == "failed":
+                if not np.isfinite(m) or m > _BLOWUP:
+                    diverged = True
+                    message = f"diverged at t = {solver.t:.6g} (state non-finite or > {_BLOWUP:g})"
+                else:
+                    message = f"integrator failed at t = {solver.t:.6g}: {msg}"
+                break
+            last_good = (float(solver.t), state.copy())
+            ts.append(float(solver.t))
+            states.append(state.copy())
+            ts, states = _thin(ts, states, keep)
+            residual = residual_of(state)
+            if residual <= tol:
+                converged = True
+                message = f"residual {residual:.3e} <= tol {tol:.1e} at t = {solver.t:.6g}"
+                break
+            if steps >= max_steps:
+                message = f"stopped after max_steps = {max_steps}: residual {residual:.3e}"
+                break
+    if not message:
+        message = f"not converged by t_max = {t_max:g}: residual {residual:.3e} > tol {tol:.1e}"
+    t_end, state_end = last_good
+    if ts[-1] != t_end:
+        ts.append(t_end)
+        states.append(state_end)
+    idx = np.unique(np.linspace(0, len(ts) - 1, min(n_samples, len(ts))).round().astype(int))
+    t_arr = np.asarray(ts)[idx]
+    with np.errstate(all="ignore"):
+        betas = np.array([beta_of(states[i]) for i in idx])
+        beta_final = beta_of(state_end)
+    if diverged:
+        residual = float("inf")
+    else:
+        residual = residual_of(state_end)
+    return FlowResult(
+        t_arr, betas, beta_final, float(residual), converged, diverged, int(solver.nfev), message
+    )
+
+
+def gradient_flow_uv(
+    X,
+    y,
+    u0,
+    v0,
+    *,
+    t_max: float,
+    rtol: float = 1e-12,
+    atol: float = 1e-20,
+    n_samples: int = 200,
+    tol: float = 1e-10,
+) -> FlowResult:
+    """Raw gradient flow of ``F(u, v) = L(u ⊙ v)``: ``u̇ = −v ⊙ g``, ``v̇ = −u ⊙ g``.
+
+    Convention: ``β = u ⊙ v``, ``L = ‖Xβ − y‖²/(2n)``, ``g = Xᵀ(Xβ − y)/n``; from
+    ``u₀ = √2α``, ``v₀ = 0`` the limit is ``argmin_{Xβ=y} ψ_α`` (Woodworth et al., COLT 2020,
+    Thm. 1, arXiv:2002.09277; ``regression.md`` §1.1), and from ``u₀ = a_u``, ``v₀ = a_v`` it is
+    the Bregman projection of :func:`numeric.parametrisations.unbalanced_prediction_params`.
+    Integrated with DOP853; the integration stops when ``‖Xβ−y‖/max(1,‖y‖) ≤ tol``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,)
+    u0, v0 : array_like, shape (d,)
+    t_max : float
+        Horizon; if the residual tolerance is not reached, ``converged`` is False.
+    rtol, atol : float
+        DOP853 tolerances; ``atol`` must be ≥ 1e-20 (smaller values break the initial-step
+        heuristic when ``v₀ = 0``; ``regression.md`` §10.1).
+    n_samples : int
+        Maximum number of stored samples of the path.
+    tol : float
+        Relative residual at which the flow is stopped and declared converged.
+
+    Returns
+    -------
+    FlowResult
+    """
+    X, y, t_max, rtol, atol, n_samples, tol = _check_common(X, y, t_max, rtol, atol, n_samples, tol)
+    if atol < 1e-20:
+        raise ValueError(f"atol must be >= 1e-20 (regression.md §10.1), got {atol!r}")
+    n, d = X.shape
+    u0 = as_finite_array(u0, "u0", ndim=1)
+    v0 = as_finite_array(v0, "v0", ndim=1)
+    if u0.shape[0] != d:
+        raise ValueError(f"u0 must have length d = {d}, got {u0.shape[0]}")
+    if v0.shape[0] != d:
+        raise ValueError(f"v0 must have length d = {d}, got {v0.shape[0]}")
+
+    def beta_of(state):
+        return state[:d] * state[d:]
+
+    def rhs(t, state):
+        u, v = state[:d], state[d:]
+        g = X.T @ (X @ (u * v) - y) / n
+        return np.concatenate([-v * g, -u * g])
+
+    return _run(
+        rhs,
+        np.concatenate([u0, v0]),
+        beta_of,
+        X,
+        y,
+        t_max=t_max,
+        rtol=rtol,
+        atol=atol,
+        n_samples=n_samples,
+        tol=tol,
+        method="DOP853",
+    )
+
+
+def gradient_flow_depth(
+    X,
+    y,
+    alpha,
+    depth: int,
+    *,
+    t_max: float,
+    rtol: float = 1e-12,
+    atol: float = 1e-20,
+    n_samples: int = 200,
+    tol: float = 1e-10,
+) -> FlowResult:
+    """Raw gradient flow of ``β = w₊^D − w₋^D`` from ``w₊(0) = w₋(0) = α``.
+
+    ``ẇ₊ = −D w₊^{D−1} ⊙ g``, ``ẇ₋ = +D w₋^{D−1} ⊙ g`` with ``g = Xᵀ(Xβ − y)/n``. The limit is
+    ``argmin_{Xβ=y} α^D Σ q_D(β_i/α^D)`` (Woodworth et al., COLT 2020, Thm. 3,
+    arXiv:2002.09277; ``regression.md`` §1.2); at ``D = 2`` this is Woodworth's ``Q_α``, i.e.
+    ``ψ_{√2 α}`` of the ``u ⊙ v`` convention. DOP853, stopped at residual ≤ ``tol``.
+
+    Parameters
+    ----------
+    X, y : array_like
+    alpha : float or array_like, shape (d,)
+        Initial weights, > 0.
+    depth : int
+        ``D ≥ 2``.
+    t_max, rtol, atol, n_samples, tol
+        As in :func:`gradient_flow_uv`.
+    """
+    X, y, t_max, rtol, atol, n_samples, tol = _check_common(X, y, t_max, rtol, atol, n_samples, tol)
+    if atol < 1e-20:
+        raise ValueError(f"atol must be >= 1e-20 (regression.md §10.1), got {atol!r}")
+    n, d = X.shape
+    alpha = check_alpha(alpha, d)
+    if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 2:
+        raise ValueError(f"depth must be an integer >= 2, got {depth!r}")
+    D = int(depth)
+    w0 = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (d,)).copy()
+
+    def beta_of(state):
+        return state[:d] ** D - state[d:] ** D
+
+    def rhs(t, state):
+        wp, wm = state[:d], state[d:]
+        g = X.T @ (X @ (wp**D - wm**D) - y) / n
+        return np.concatenate([-D * wp ** (D - 1) * g, D * wm ** (D - 1) * g])
+
+    return _run(
+        rhs,
+        np.concatenate([w0, w0]),
+        beta_of,
+        X,
+        y,
+        t_max=t_max,
+        rtol=rtol,
+        atol=atol,
+        n_samples=n_samples,
+        tol=tol,
+        method="DOP853",
+    )
+
+
+def gradient_flow_dual(
+    X,
+    y,
+    alpha,
+    reference=None,
+    *,
+    t_max: float,
+    rtol: float = 1e-12,
+    atol: float = 1e-14,
+    n_samples: int = 200,
+    tol: float = 1e-10,
+    method: str = "auto",
+) -> FlowResult:
+    """Gradient flow on the network, integrated in the n-dimensional dual coordinates.
+
+    For ``β = u ⊙ v`` from ``u₀ = √2α``, ``v₀ = 0`` (or any init with ``α_eff = α`` and
+    ``β̃₀ = reference``, see :func:`numeric.parametrisations.effective_scale_and_reference`),
+    gradient flow satisfies exactly ``β(t) = a ⊙ sinh(c − 2XᵀG(t))`` with ``a = α²``,
+    ``c = asinh(β̃₀/α²)`` and ``Ġ = (Xβ − y)/n``, ``G(0) = 0`` (``regression.md`` §0.1; Woodworth
+    et al., COLT 2020, arXiv:2002.09277). The Jacobian
+    ``∂Ġ/∂G = −(2/n) X diag(a cosh(c − 2XᵀG)) Xᵀ`` is supplied; all exponentials use ``log a``
+    (:mod:`numeric.hyperbolic`), so α down to 1e-30 is fine.
+
+    Parameters
+    ----------
+    X, y : array_like
+    alpha : float or array_like, shape (d,)
+        Scale, > 0.
+    reference : array_like, shape (d,), optional
+        ``β̃₀`` (None means 0).
+    t_max, rtol, atol, n_samples, tol
+        As in :func:`gradient_flow_uv` (``atol`` applies to ``G``).
+    method : {"auto", "LSODA", "Radau", "BDF"}
+        Stiff-capable scipy integrator. ``"auto"``: LSODA (fastest), and if LSODA's state becomes
+        non-finite (its first huge step on the plateau at tiny α can overflow ``a sinh``), the
+        integration is redone with BDF, which rejects such steps; the message says so. The dual
+        flow is a gradient flow of a convex function and cannot truly diverge.
+    """
+    X, y, t_max, rtol, atol, n_samples, tol = _check_common(X, y, t_max, rtol, atol, n_samples, tol)
+    if method not in ("auto", "LSODA", "Radau", "BDF"):
+        raise ValueError(f"method must be 'auto', 'LSODA', 'Radau' or 'BDF', got {method!r}")
+    n, d = X.shape
+    alpha = check_alpha(alpha, d)
+    log_a = 2.0 * np.broadcast_to(np.log(np.asarray(alpha, dtype=np.float64)), (d,)).copy()
+    if reference is None:
+        c = np.zeros(d)
+    else:
+        reference = as_finite_array(reference, "reference", ndim=1)
+        if reference.shape[0] != d:
+            raise ValueError(f"reference must have length d = {d}, got {reference.shape[0]}")
+        c = asinh_ratio(reference, log_a)
+    Xt = X.T
+
+    def beta_of(G):
+        return scaled_sinh(log_a, c - 2.0 * (Xt @ G))
+
+    def rhs(t, G):
+        return (X @ beta_of(G) - y) / n
+
+    def jac(t, G):
+        w = scaled_cosh(log_a, c - 2.0 * (Xt @ G))
+        return -(2.0 / n) * ((X * w) @ Xt)
+
+    def run(m):
+        return _run(
+            rhs,
+            np.zeros(n),
+            beta_of,
+            X,
+            y,
+            t_max=t_max,
+            rtol=rtol,
+            atol=atol,
+            n_samples=n_samples,
+            tol=tol,
+            method=m,
+            jac=jac,
+        )
+
+    if method != "auto":
+        return run(method)
+    res = run("LSODA")
+    if res.diverged or (not res.converged and "integrator failed" in res.message):
+        retry = run("BDF")
+        note = f"LSODA failed ({res.message}); redone with BDF: "
+        res = FlowResult(
+            retry.t,
+            retry.beta,
+            retry.beta_final,
+            retry.residual,
+            retry.converged,
+            retry.diverged,
+            res.nfev + retry.nfev,
+            note + retry.message,
+        )
+    return res
