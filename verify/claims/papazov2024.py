@@ -183,7 +183,8 @@ class MomentumInvariant(Claim):
         h0 = lam * (1.0 - float(p["pairing_momentum"]))
         c_run, _, c_err, c_mod = self._group(instance, h0 * (1.0 - momenta), momenta, times, lam)
         diverged = bool(run.diverged.any() or c_run.diverged.any())
-        j = int(np.argmax(np.abs(ref.beta[-1])))
+        # the figure shows the coordinate where the equal-γ/(1−β_m) runs spread the most
+        j = int(np.argmax(np.nanmax(np.abs(c_run.beta - ref.beta[None]), axis=(0, 1))))
         values = {
             "momenta": momenta, "one_minus_momentum": 1.0 - momenta, "errors": errors,
             "modified_errors": modified, "stepsizes": run.stepsize, "lambdas": run.lam,
