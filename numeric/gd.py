@@ -1,0 +1,341 @@
+"""Batched (stochastic) gradient descent on ``β = u ⊙ v`` with Even et al.'s accumulators.
+
+Convention (``THEORY.md``, ``regression.md`` §3.1): ``L(β) = ‖Xβ − y‖²/(2n)``,
+``u_{k+1} = u_k − γ v_k ⊙ g_k``, ``v_{k+1} = v_k − γ u_k ⊙ g_k`` with ``g_k = ∇L(β_k)`` (GD) or
+``g_k = X_Bᵀ(X_B β_k − y_B)/b`` (SGD, batch ``B_k`` of size ``b`` drawn without replacement).
+
+Even, Pesme, Gunasekar & Flammarion, "(S)GD over diagonal linear networks: implicit
+regularisation, large stepsizes and edge of stability", NeurIPS 2023 (arXiv:2302.08982),
+Theorem 1 (``regression.md`` §3.2): with ``q(x) = −½ ln((1 − x²)²)`` and
+``q±(x) = ∓2x − ln((1 ∓ x)²)``,
+
+- ``u_k² − v_k² = (u₀² − v₀²) Π_j (1 − γ² g_j²)`` (exact);
+- ``α_∞ = α ⊙ exp(−½ Σ_k q(γ g_k))``, ``β̃₀ = α_∞² sinh(ζ₀ + δ)`` with
+  ``δ = Σ_k [2γ g_k + ln|(1 − γ g_k)/(1 + γ g_k)|] = −½ Σ_k (q₊ − q₋)(γ g_k)``;
+- ``β_∞ = argmin_{Xβ=y} D_{ψ_{α_∞}}(β, β̃₀)``.
+
+The batch axis B (one run per stepsize) comes first; one forward and one backward matmul per
+step serve the whole batch (GD). The per-step kernel is :func:`_gd_step`, kept in one place so
+that a compiled or GPU backend can be swapped in.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from numeric.instances import as_generator
+from numeric.validation import as_finite_array, check_positive, check_regression_data
+
+__all__ = ["GDResult", "gradient_descent", "q_even", "q_plus", "q_minus", "delta_even"]
+
+_DIVERGENCE_FACTOR = 1e10
+
+
+def _log_abs_one_minus(x):
+    """``ln|1 − x|`` accurately (``log1p(−x)`` where ``x < 1``)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log1p(-x)
+        big = x >= 1.0
+        if np.any(big):
+            out = np.where(big, np.log(np.abs(1.0 - x)), out)
+    return out
+
+
+def q_even(x):
+    """``q(x) = −½ ln((1 − x²)²) = −ln|1 − x²|`` (Even et al. 2023, Thm. 1)."""
+    x = np.asarray(x, dtype=np.float64)
+    return -_log_abs_one_minus(x * x)
+
+
+def q_plus(x):
+    """``q₊(x) = −2x − ln((1 − x)²)`` (Even et al. 2023)."""
+    x = np.asarray(x, dtype=np.float64)
+    return -2.0 * x - 2.0 * _log_abs_one_minus(x)
+
+
+def q_minus(x):
+    """``q₋(x) = 2x − ln((1 + x)²)`` (Even et al. 2023)."""
+    x = np.asarray(x, dtype=np.float64)
+    return 2.0 * x - 2.0 * _log_abs_one_minus(-x)
+
+
+def delta_even(x):
+    """``2x + ln|(1 − x)/(1 + x)|`` without cancellation (``= −2x³/3 − 2x⁵/5 − …`` for small x).
+
+    Equals ``−½ (q₊(x) − q₋(x))``; summed over steps it gives the direction offset δ of the
+    Bregman reference point ``β̃₀ = α_∞² sinh(ζ₀ + δ)``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    small = np.abs(x) < 0.05
+    x2 = x * x
+    # 2x − 2 atanh x = −2 Σ_{k≥1} x^{2k+1}/(2k+1); 8 terms (Horner): error < 0.05^16 relative
+    poly = np.full_like(x, 1.0 / 17.0)
+    for k in range(7, 0, -1):
+        poly = poly * x2 + 1.0 / (2 * k + 1)
+    series = -2.0 * x * x2 * poly
+    if np.all(small):
+        return series
+    with np.errstate(divide="ignore", invalid="ignore"):
+        direct = 2.0 * x + _log_abs_one_minus(x) - _log_abs_one_minus(-x)
+    return np.where(small, series, direct)
+
+
+@dataclass(frozen=True)
+class GDResult:
+    """Result of a batch of (S)GD runs on ``β = u ⊙ v`` (batch axis first).
+
+    Attributes
+    ----------
+    beta, u, v : ndarray, shape (B, d)
+        Final iterates (frozen at the step of convergence or divergence).
+    losses : ndarray, shape (B, K)
+        ``L(β_k) = ‖Xβ_k − y‖²/(2n)`` at the recorded steps ``record_steps``; after a run stops
+        its last value is repeated (``inf`` after divergence).
+    record_steps : ndarray, shape (K,)
+    diverged : ndarray of bool, shape (B,)
+        Non-finite iterate or loss > 1e10 × initial loss; the run is frozen at its last finite
+        iterate.
+    converged : ndarray of bool, shape (B,)
+        ``‖Xβ − y‖ / max(1, ‖y‖) ≤ tol`` reached.
+    steps : ndarray of int, shape (B,)
+        Steps taken by each run.
+    gain : ndarray, shape (B, d)
+        ``Σ_k q(γ g_k)`` (Even et al. 2023; ``ln(α/α_∞) = gain/2``).
+    q_plus_sum, q_minus_sum : ndarray, shape (B, d)
+        ``Σ_k q±(γ g_k) = gain ∓ delta`` (since ``q± = q ∓ (2x + ln|(1−x)/(1+x)|)``), so
+        ``α±² = α² exp(−Σ q±)``.
+    delta : ndarray, shape (B, d)
+        ``Σ_k [2γ g_k + ln|(1−γg_k)/(1+γg_k)|]`` accumulated without cancellation.
+    invariant_sign : ndarray, shape (B, d)
+        ``Π_k sign(1 − γ² g_k²)``.
+    alpha0, zeta0 : ndarray, shape (B, d)
+        ``√(|u₀² − v₀²|/2)`` and ``ln|(u₀+v₀)/(u₀−v₀)|`` of the initialisation.
+    stepsizes : ndarray, shape (B,)
+    """
+
+    beta: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    losses: np.ndarray
+    record_steps: np.ndarray
+    diverged: np.ndarray
+    converged: np.ndarray
+    steps: np.ndarray
+    gain: np.ndarray
+    q_plus_sum: np.ndarray
+    q_minus_sum: np.ndarray
+    delta: np.ndarray
+    invariant_sign: np.ndarray
+    alpha0: np.ndarray
+    zeta0: np.ndarray
+    stepsizes: np.ndarray
+
+    @property
+    def alpha_inf(self) -> np.ndarray:
+        """``α_∞ = α₀ ⊙ exp(−gain/2)`` (Even et al. 2023, Thm. 1)."""
+        return self.alpha0 * np.exp(-0.5 * self.gain)
+
+    @property
+    def reference(self) -> np.ndarray:
+        """``β̃₀ = α_∞² sinh(ζ₀ + δ)``, the Bregman reference point of the limit."""
+        return self.alpha_inf**2 * np.sinh(self.zeta0 + self.delta)
+
+    @property
+    def alpha_pm(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(α₊, α₋)`` with ``α±² = α₀² exp(−Σ q±)`` (valid for the ``v₀ = 0`` init)."""
+        return (
+            self.alpha0 * np.exp(-0.5 * self.q_plus_sum),
+            self.alpha0 * np.exp(-0.5 * self.q_minus_sum),
+        )
+
+
+def _gd_step(X, y, n, U, V, gam, batch_idx=None):
+    """Gradient part of one (S)GD step for the whole batch: returns ``(γ·g, R = Xβ − y)``.
+
+    ``R`` is the full-data residual at the current iterate (for the loss); with SGD the gradient
+    uses the rows ``batch_idx`` (shape (B, b)) of each run.
+    """
+    beta = U * V
+    R = beta @ X.T - y  # (B, n): one matmul for all runs
+    if batch_idx is None:
+        G = (R @ X) / n  # (B, d)
+    else:
+        Rb = np.take_along_axis(R, batch_idx, axis=1)  # (B, b)
+        Xb = X[batch_idx]  # (B, b, d)
+        G = np.einsum("bk,bkd->bd", Rb, Xb) / batch_idx.shape[1]
+    return gam * G, R
+
+
+def gradient_descent(
+    X,
+    y,
+    u0,
+    v0,
+    stepsizes,
+    n_steps: int,
+    *,
+    batch_size: int | None = None,
+    rng=None,
+    tol: float = 1e-12,
+    record_every: int | None = None,
+) -> GDResult:
+    """Run B (S)GD trajectories on ``β = u ⊙ v`` at once, one per stepsize.
+
+    Convention: ``L = ‖Xβ − y‖²/(2n)``, ``u ← u − γ v ⊙ g``, ``v ← v − γ u ⊙ g`` (simultaneous);
+    the accumulators give the exact implicit-regularisation identity of Even, Pesme, Gunasekar &
+    Flammarion, NeurIPS 2023, Theorem 1 (arXiv:2302.08982; ``regression.md`` §3.2).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,)
+    u0, v0 : array_like, shape (d,) or (B, d)
+        Initialisation, broadcast to (B, d); e.g. :func:`numeric.parametrisations.uv_init`.
+    stepsizes : float or array_like, shape (B,)
+        Stepsizes γ > 0.
+    n_steps : int
+        Maximum number of steps.
+    batch_size : int, optional
+        SGD batch size ``b`` (1 ≤ b ≤ n); None means full-batch GD.
+    rng : int or numpy.random.Generator, optional
+        Seed for SGD batches (None means seed 0, so runs are reproducible).
+    tol : float
+        A run stops (converged) when ``‖Xβ − y‖ / max(1, ‖y‖) ≤ tol``.
+    record_every : int, optional
+        Record the loss every this many steps (default ``max(1, n_steps // 1000)``).
+
+    Returns
+    -------
+    GDResult
+        Divergent runs (non-finite, or loss > 1e10 × initial loss) are flagged in ``diverged``
+        and frozen at their last finite iterate — never returned as NaN.
+    """
+    X, y = check_regression_data(X, y, require_underdetermined=False)
+    n, d = X.shape
+    gam = np.atleast_1d(as_finite_array(stepsizes, "stepsizes"))
+    if gam.ndim != 1:
+        raise ValueError(f"stepsizes must be a scalar or a 1-D array, got shape {gam.shape}")
+    if np.any(gam <= 0):
+        raise ValueError(f"stepsizes must be > 0 (min is {gam.min():g})")
+    B = gam.shape[0]
+    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    n_steps = int(n_steps)
+    tol = check_positive(tol, "tol")
+    if record_every is None:
+        record_every = max(1, n_steps // 1000)
+    if isinstance(record_every, bool) or not isinstance(record_every, numbers.Integral) or (
+        record_every < 1
+    ):
+        raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
+    if batch_size is not None:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, numbers.Integral)
+            or not 1 <= batch_size <= n
+        ):
+            raise ValueError(f"batch_size must be an integer in [1, n = {n}], got {batch_size!r}")
+        batch_size = int(batch_size)
+        if batch_size == n:
+            batch_size = None
+    gen = as_generator(0 if rng is None else rng)
+    U = _broadcast_init(u0, "u0", B, d)
+    V = _broadcast_init(v0, "v0", B, d)
+    s0 = np.abs(U + V)
+    d0 = np.abs(U - V)
+    if np.any(s0 == 0) or np.any(d0 == 0):
+        raise ValueError("u0 and v0 must satisfy u0 + v0 != 0 and u0 - v0 != 0 entrywise")
+    alpha0 = np.sqrt(s0 * d0 / 2.0)
+    zeta0 = np.log(s0) - np.log(d0)
+
+    g_col = gam[:, None]
+    ynorm = max(1.0, float(np.linalg.norm(y)))
+    gain = np.zeros((B, d))
+    delta = np.zeros((B, d))
+    sign = np.ones((B, d))
+    active = np.ones(B, dtype=bool)
+    diverged = np.zeros(B, dtype=bool)
+    converged = np.zeros(B, dtype=bool)
+    steps = np.zeros(B, dtype=np.int64)
+    record_steps = np.arange(0, n_steps + 1, record_every)
+    losses = np.empty((B, record_steps.shape[0]))
+    last_loss = np.full(B, np.nan)
+    loss0 = None
+    rec = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps + 1):
+            idx = None
+            if batch_size is not None:
+                keys = gen.random((B, n))
+                idx = np.argpartition(keys, batch_size - 1, axis=1)[:, :batch_size]
+            gG, R = _gd_step(X, y, n, U, V, g_col, idx)
+            rnorm = np.linalg.norm(R, axis=1)
+            loss = rnorm**2 / (2 * n)
+            if loss0 is None:
+                loss0 = np.maximum(loss, np.finfo(float).tiny)
+            # status of the current iterate (before stepping)
+            bad = active & (~np.isfinite(loss) | (loss > _DIVERGENCE_FACTOR * loss0))
+            diverged |= bad
+            active &= ~bad
+            done = active & (rnorm / ynorm <= tol)
+            converged |= done
+            active &= ~done
+            last_loss = np.where(diverged, np.inf, np.where(np.isfinite(loss), loss, last_loss))
+            if rec < record_steps.shape[0] and k == record_steps[rec]:
+                losses[:, rec] = last_loss
+                rec += 1
+            if k == n_steps or not np.any(active):
+                break
+            # inactive runs take a zero step (their iterate and accumulators stay frozen)
+            gG = np.where(active[:, None], gG, 0.0)
+            Un = U - V * gG
+            Vn = V - U * gG
+            # the step must produce finite numbers; otherwise freeze the run before it
+            step_ok = np.all(np.isfinite(Un), axis=1) & np.all(np.isfinite(Vn), axis=1)
+            if not np.all(step_ok):
+                newly_bad = active & ~step_ok
+                diverged |= newly_bad
+                active &= ~newly_bad
+                gG = np.where(active[:, None], gG, 0.0)
+                Un = U - V * gG
+                Vn = V - U * gG
+            gain += q_even(gG)
+            delta += delta_even(gG)
+            sign *= np.sign(1.0 - gG * gG)
+            U, V = Un, Vn
+            steps += active
+    if rec < record_steps.shape[0]:
+        losses[:, rec:] = last_loss[:, None]
+    return GDResult(
+        beta=U * V,
+        u=U,
+        v=V,
+        losses=losses,
+        record_steps=record_steps,
+        diverged=diverged,
+        converged=converged,
+        steps=steps,
+        gain=gain,
+        q_plus_sum=gain - delta,
+        q_minus_sum=gain + delta,
+        delta=delta,
+        invariant_sign=sign,
+        alpha0=alpha0,
+        zeta0=zeta0,
+        stepsizes=gam,
+    )
+
+
+def _broadcast_init(w, name, B, d):
+    w = as_finite_array(w, name)
+    if w.ndim == 1 and w.shape[0] == d:
+        return np.broadcast_to(w, (B, d)).copy()
+    if w.ndim == 2 and w.shape == (B, d):
+        return w.copy()
+    if w.ndim == 0:
+        return np.full((B, d), float(w))
+    raise ValueError(f"{name} must have shape (d,) = ({d},) or (B, d) = ({B}, {d}), got {w.shape}")
