@@ -1,0 +1,242 @@
+"""Tests of the implicit-bias prediction (issue 2).
+
+Independent cross-checks: dual Newton vs cvxpy/Clarabel; the prediction vs long gradient-flow
+simulations (the n-dimensional dual flow and the raw (u, v) / (w₊, w₋) flows, which do not use the
+mirror identity); the certificate against perturbed answers; limits vs the ℓ2 reference.
+Convention: β = u⊙v, u₀ = √2α, v₀ = 0, L = ‖Xβ−y‖²/(2n) (regression.md §0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import numeric.convex.implicit_bias as ib
+from numeric.convex import implicit_bias_solution, min_l1_interpolator, min_l2_interpolator
+from numeric.convex.implicit_bias import (
+    certify_implicit_bias,
+    h_depth,
+    h_depth_inverse,
+    hyperbolic_entropy,
+)
+from numeric.flow import gradient_flow_depth, gradient_flow_dual, gradient_flow_uv
+from numeric.parametrisations import unbalanced_prediction_params, uv_init
+
+
+def _data(n, d, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)), rng.standard_normal(n)
+
+
+def _rel(a, b):
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 0.1, 1.0])
+def test_newton_agrees_with_cvxpy(alpha):
+    X, y = _data(20, 50, 0)
+    newton = implicit_bias_solution(X, y, alpha, method="newton")
+    cvx = implicit_bias_solution(X, y, alpha, method="cvxpy", tol=1e-6)
+    assert newton.certificate.accepted and newton.method == "newton"
+    assert cvx.method == "cvxpy"
+    assert _rel(cvx.beta, newton.beta) <= 1e-6
+
+
+def test_newton_agrees_with_cvxpy_with_reference():
+    X, y = _data(20, 50, 1)
+    ref = 0.1 * np.random.default_rng(5).standard_normal(50)
+    a = implicit_bias_solution(X, y, 0.3, reference=ref, method="newton")
+    b = implicit_bias_solution(X, y, 0.3, reference=ref, method="cvxpy", tol=1e-6)
+    assert _rel(b.beta, a.beta) <= 1e-6
+
+
+@given(
+    n=st.integers(20, 100),
+    extra=st.integers(30, 200),
+    log_alpha=st.floats(np.log(1e-3), np.log(10.0)),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_prediction_matches_dual_gradient_flow(n, extra, log_alpha, seed):
+    """argmin ψ_α vs a long gradient flow (n-dim dual ODE), ≤ 1e-8 relative (regression.md §1.3)."""
+    d = n + extra
+    X, y = _data(n, d, seed)
+    X /= np.sqrt(n)  # keeps the horizon moderate
+    alpha = float(np.exp(log_alpha))
+    sol = implicit_bias_solution(X, y, alpha)
+    assert sol.certificate.accepted, sol.certificate
+    flow = gradient_flow_dual(X, y, alpha, t_max=1e9)
+    assert flow.converged, flow.message
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [1e-3, 0.1, 10.0])
+def test_prediction_matches_dual_flow_large(alpha):
+    X, y = _data(100, 1000, 7)
+    sol = implicit_bias_solution(X, y, alpha)
+    flow = gradient_flow_dual(X, y, alpha, t_max=1e9)
+    assert flow.converged, flow.message
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+
+
+@pytest.mark.parametrize("alpha", [0.1, 1.0, 10.0])
+def test_prediction_matches_raw_uv_flow(alpha):
+    """The raw (u, v) flow (no mirror identity used) lands on argmin ψ_α (Woodworth et al. 2020)."""
+    X, y = _data(20, 50, 2)
+    u0, v0 = uv_init(alpha, 50)
+    flow = gradient_flow_uv(X, y, u0, v0, t_max=1e5)
+    assert flow.converged, flow.message
+    sol = implicit_bias_solution(X, y, alpha)
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+
+
+def test_unbalanced_init_needs_the_reference_point():
+    """u₀ = a_u, v₀ = a_v → argmin D_{ψ_α̃}(·, β₀), α̃² = (a_u²−a_v²)/2, β₀ = a_u a_v (§1.1)."""
+    X, y = _data(20, 50, 3)
+    rng = np.random.default_rng(11)
+    a_u = rng.uniform(0.5, 1.0, 50)
+    a_v = rng.uniform(-0.4, 0.4, 50)
+    alpha_t, beta0 = unbalanced_prediction_params(a_u, a_v)
+    flow = gradient_flow_uv(X, y, a_u, a_v, t_max=1e5)
+    assert flow.converged, flow.message
+    with_ref = implicit_bias_solution(X, y, alpha_t, reference=beta0)
+    without = implicit_bias_solution(X, y, alpha_t)
+    assert _rel(flow.beta_final, with_ref.beta) <= 1e-8
+    assert _rel(flow.beta_final, without.beta) >= 1e-2
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0])
+def test_depth3_matches_raw_flow(alpha):
+    """Depth 3: argmin α³Σq₃(β/α³) vs the raw w± flow (Woodworth et al. 2020, §1.2)."""
+    X, y = _data(20, 50, 4)
+    sol = implicit_bias_solution(X, y, alpha, depth=3)
+    assert sol.certificate.accepted, sol.certificate
+    flow = gradient_flow_depth(X, y, alpha, 3, t_max=1e5)
+    assert flow.converged, flow.message
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    # the depth-2 potential at the same scale is a different prediction
+    wrong = implicit_bias_solution(X, y, np.sqrt(2.0) * alpha)
+    assert _rel(flow.beta_final, wrong.beta) >= 1e-4
+
+
+@pytest.mark.slow
+def test_depth3_small_alpha_matches_raw_flow():
+    X, y = _data(20, 50, 4)
+    sol = implicit_bias_solution(X, y, 0.05, depth=3)
+    flow = gradient_flow_depth(X, y, 0.05, 3, t_max=1e5)
+    assert flow.converged
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+
+
+def test_depth2_flow_of_depth_module_is_woodworth_q():
+    """β = w₊² − w₋², w±(0) = α_W is argmin ψ_α with α = √2 α_W (regression.md §0.3)."""
+    X, y = _data(20, 50, 5)
+    flow = gradient_flow_depth(X, y, 0.3, 2, t_max=1e5)
+    sol = implicit_bias_solution(X, y, np.sqrt(2.0) * 0.3)
+    assert flow.converged
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.beta_final, implicit_bias_solution(X, y, 0.3).beta) >= 1e-3
+
+
+@pytest.mark.parametrize("alpha", [1e-30, 1e-3, 0.1, 1.0, 10.0, 1e3])
+def test_certificate_flags_perturbed_answer(alpha):
+    X, y = _data(20, 50, 6)
+    sol = implicit_bias_solution(X, y, alpha)
+    assert sol.certificate.accepted
+    again = certify_implicit_bias(X, y, sol.beta, alpha)
+    assert again.accepted
+    P = np.eye(50) - np.linalg.pinv(X) @ X
+    noise = 1e-6 * np.random.default_rng(0).standard_normal(50)
+    bad = sol.beta + P @ noise
+    cert = certify_implicit_bias(X, y, bad, alpha)
+    assert cert.primal_residual <= 1e-12  # still feasible...
+    assert not cert.accepted  # ...but not optimal
+
+
+def test_certificate_flags_perturbed_depth3_and_reference():
+    X, y = _data(20, 50, 6)
+    P = np.eye(50) - np.linalg.pinv(X) @ X
+    noise = 1e-6 * np.random.default_rng(1).standard_normal(50)
+    sol = implicit_bias_solution(X, y, 0.5, depth=3)
+    assert not certify_implicit_bias(X, y, sol.beta + P @ noise, 0.5, depth=3).accepted
+    ref = 0.05 * np.random.default_rng(2).standard_normal(50)
+    sol = implicit_bias_solution(X, y, 0.2, reference=ref)
+    assert sol.certificate.accepted
+    assert not certify_implicit_bias(X, y, sol.beta + P @ noise, 0.2, reference=ref).accepted
+
+
+@pytest.mark.parametrize("alpha", [1e-30, 1e-12, 1e3])
+def test_extreme_alpha(alpha):
+    X, y = _data(30, 80, 8)
+    sol = implicit_bias_solution(X, y, alpha)
+    assert sol.certificate.accepted, sol.certificate
+    assert np.all(np.isfinite(sol.beta))
+
+
+def test_tiny_alpha_close_to_l1_and_huge_alpha_close_to_l2():
+    """α → 0: ℓ1 norm excess small; α → ∞: distance to min-ℓ2 = O(α⁻⁴) (regression.md §1.1)."""
+    X, y = _data(30, 80, 9)
+    l1 = min_l1_interpolator(X, y)
+    l2 = min_l2_interpolator(X, y)
+    excess = [np.abs(implicit_bias_solution(X, y, a).beta).sum() / l1.objective - 1
+              for a in (1e-2, 1e-8, 1e-30)]
+    assert excess[0] > excess[1] > excess[2] >= -1e-12
+    assert excess[2] < 1e-3
+    dist = [_rel(implicit_bias_solution(X, y, a).beta, l2.beta) for a in (3.0, 6.0, 12.0)]
+    slope = np.polyfit(np.log([3.0, 6.0, 12.0]), np.log(dist), 1)[0]
+    assert -4.3 <= slope <= -3.7
+
+
+def test_vector_alpha_matches_dual_flow():
+    X, y = _data(20, 60, 10)
+    alpha = np.random.default_rng(3).uniform(0.05, 2.0, 60)
+    sol = implicit_bias_solution(X, y, alpha)
+    flow = gradient_flow_dual(X, y, alpha, t_max=1e7)
+    assert sol.certificate.accepted and flow.converged
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+
+
+def test_auto_falls_back_to_cvxpy_and_says_so(monkeypatch):
+    X, y = _data(20, 50, 12)
+
+    def broken(X, y, log_alpha, reference, tol):
+        return np.zeros(X.shape[1]), np.zeros(X.shape[0]), 0, []
+
+    monkeypatch.setattr(ib, "_newton_solve_depth2", broken)
+    sol = implicit_bias_solution(X, y, 0.5, tol=1e-6)
+    assert sol.method == "cvxpy"
+    assert any("fallback" in note for note in sol.certificate.notes)
+    # and if the tolerance cannot be met by either method, the answer says so
+    sol = implicit_bias_solution(X, y, 0.5, tol=1e-300)
+    assert not sol.certificate.accepted
+    assert any("neither" in note for note in sol.certificate.notes)
+
+
+def test_solution_is_frozen():
+    X, y = _data(10, 20, 13)
+    sol = implicit_bias_solution(X, y, 1.0)
+    with pytest.raises(AttributeError):
+        sol.beta = None
+    assert replace(sol, method="x").method == "x"
+
+
+def test_hyperbolic_entropy_matches_direct_formula():
+    rng = np.random.default_rng(14)
+    beta = rng.standard_normal(30)
+    alpha = rng.uniform(0.2, 2.0, 30)
+    a = alpha**2
+    direct = 0.5 * np.sum(beta * np.arcsinh(beta / a) - np.sqrt(beta**2 + a**2) + a)
+    assert abs(hyperbolic_entropy(beta, alpha) - direct) <= 1e-12 * abs(direct)
+
+
+def test_h_depth_inverse_roundtrip():
+    s = np.array([-0.999, -0.5, -1e-9, 0.0, 1e-6, 0.3, 0.9999])
+    for depth in (3, 4, 5):
+        c = depth - 2.0
+        ss = s / c
+        back = h_depth_inverse(h_depth(ss, depth), depth)
+        np.testing.assert_allclose(back, ss, rtol=1e-10, atol=1e-300)
