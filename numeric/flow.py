@@ -35,6 +35,7 @@ from numeric.validation import (
 __all__ = ["FlowResult", "gradient_flow_uv", "gradient_flow_depth", "gradient_flow_dual"]
 
 _BLOWUP = 1e150
+_GROWTH = 1e6  # growth of max|state| that, with a failed integrator, counts as a blow-up
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class FlowResult:
     converged : bool
         ``residual ≤ tol`` was reached before ``t_max``.
     diverged : bool
-        The state became non-finite or exceeded 1e150 in magnitude.
+        The state became non-finite or exceeded 1e150 in magnitude, or the integrator failed
+        (step size collapse) after the state grew by more than 1e6 × (1 + max|state₀|).
     nfev : int
         Right-hand-side evaluations.
     message : str
@@ -123,6 +125,7 @@ def _run(rhs, state0, beta_of, X, y, *, t_max, rtol, atol, n_samples, tol, metho
     message = ""
     steps = 0
     last_good = (0.0, state0.copy())
+    scale0 = float(np.max(np.abs(state0)))
     with np.errstate(over="ignore", invalid="ignore"):
         while True:
             if solver.status != "running":
@@ -135,6 +138,13 @@ def _run(rhs, state0, beta_of, X, y, *, t_max, rtol, atol, n_samples, tol, metho
                 if not np.isfinite(m) or m > _BLOWUP:
                     diverged = True
                     message = f"diverged at t = {solver.t:.6g} (state non-finite or > {_BLOWUP:g})"
+                elif m > _GROWTH * (1.0 + scale0):
+                    # step size collapsed while the state exploded: a finite-time blow-up
+                    diverged = True
+                    message = (
+                        f"diverged at t = {solver.t:.6g}: integrator failed ({msg}) with the state "
+                        f"grown to {m:.3g}"
+                    )
                 else:
                     message = f"integrator failed at t = {solver.t:.6g}: {msg}"
                 break

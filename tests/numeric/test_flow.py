@@ -1,0 +1,118 @@
+"""Tests of the gradient-flow integrators (numeric/flow.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numeric.convex import implicit_bias_solution
+from numeric.flow import (
+    FlowResult,
+    _run,
+    gradient_flow_depth,
+    gradient_flow_dual,
+    gradient_flow_uv,
+)
+from numeric.parametrisations import uv_init
+
+
+def _data(n, d, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)), rng.standard_normal(n)
+
+
+def _rel(a, b):
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def test_dual_flow_equals_raw_uv_flow_along_the_path():
+    """The n-dim dual ODE is exactly GF on the network (regression.md §0.1): same β(t)."""
+    X, y = _data(15, 40, 0)
+    alpha = 0.3
+    u0, v0 = uv_init(alpha, 40)
+    raw = gradient_flow_uv(X, y, u0, v0, t_max=50.0, tol=1e-300, n_samples=50)
+    dual = gradient_flow_dual(X, y, alpha, t_max=50.0, tol=1e-300, n_samples=50)
+    assert not raw.converged and not dual.converged  # tol unreachable: stopped by t_max
+    assert "t_max" in raw.message and "t_max" in dual.message
+    assert _rel(raw.beta_final, dual.beta_final) <= 1e-8
+
+
+def test_result_shapes_and_sampling():
+    X, y = _data(10, 25, 1)
+    res = gradient_flow_dual(X, y, 1.0, t_max=1e4, n_samples=30)
+    assert isinstance(res, FlowResult)
+    assert res.converged and not res.diverged
+    assert res.t.ndim == 1 and res.t.shape[0] <= 30
+    assert res.beta.shape == (res.t.shape[0], 25)
+    assert res.t[0] == 0.0 and np.all(np.diff(res.t) > 0)
+    np.testing.assert_array_equal(res.beta[0], np.zeros(25))
+    np.testing.assert_allclose(res.beta[-1], res.beta_final)
+    assert res.residual <= 1e-10 and res.nfev > 0
+
+
+def test_dual_flow_tiny_alpha():
+    """α = 1e-30 (saddle-to-saddle regime) is integrated in the log domain without overflow."""
+    X, y = _data(10, 30, 2)
+    res = gradient_flow_dual(X, y, 1e-30, t_max=1e9)
+    assert res.converged, res.message
+    sol = implicit_bias_solution(X, y, 1e-30)
+    assert _rel(res.beta_final, sol.beta) <= 1e-8
+
+
+def test_dual_flow_with_reference():
+    X, y = _data(12, 30, 3)
+    ref = 0.2 * np.random.default_rng(0).standard_normal(30)
+    res = gradient_flow_dual(X, y, 0.4, reference=ref, t_max=1e7)
+    sol = implicit_bias_solution(X, y, 0.4, reference=ref)
+    assert res.converged
+    assert _rel(res.beta_final, sol.beta) <= 1e-8
+    np.testing.assert_allclose(res.beta[0], ref, rtol=1e-14, atol=1e-16)
+
+
+def test_non_convergence_is_reported():
+    X, y = _data(10, 25, 4)
+    u0, v0 = uv_init(0.01, 25)
+    res = gradient_flow_uv(X, y, u0, v0, t_max=1.0)
+    assert not res.converged and not res.diverged
+    assert "not converged" in res.message
+    assert np.isfinite(res.residual) and res.residual > 1e-3
+
+
+def test_divergence_is_reported_not_nan():
+    """ẋ = x² from x₀ = 1 blows up at t = 1: flagged as diverged with finite outputs."""
+    X = np.eye(1, 2)
+    y = np.array([-1.0])  # residual x + 1 never reaches the tolerance
+
+    def rhs(t, s):
+        return s**2
+
+    res = _run(rhs, np.array([1.0, 0.0]), lambda s: s, X, y, t_max=5.0, rtol=1e-10,
+               atol=1e-12, n_samples=20, tol=1e-12, method="DOP853")
+    assert res.diverged and not res.converged
+    assert "diverged" in res.message
+    assert np.all(np.isfinite(res.beta)) and np.all(np.isfinite(res.beta_final))
+    assert res.t[-1] <= 1.0 + 1e-8  # blow-up time of ẋ = x², x₀ = 1
+
+
+def test_depth_flow_matches_depth_prediction():
+    X, y = _data(12, 30, 5)
+    res = gradient_flow_depth(X, y, 0.7, 4, t_max=1e5)
+    sol = implicit_bias_solution(X, y, 0.7, depth=4)
+    assert res.converged and sol.certificate.accepted
+    assert _rel(res.beta_final, sol.beta) <= 1e-8
+
+
+@pytest.mark.parametrize("method", ["LSODA", "BDF", "Radau"])
+def test_dual_methods_agree(method):
+    X, y = _data(8, 20, 6)
+    res = gradient_flow_dual(X, y, 0.2, t_max=1e7, method=method)
+    sol = implicit_bias_solution(X, y, 0.2)
+    assert res.converged
+    assert _rel(res.beta_final, sol.beta) <= 1e-8
+
+
+def test_atol_below_pitfall_threshold_rejected():
+    X, y = _data(5, 10, 7)
+    u0, v0 = uv_init(0.1, 10)
+    with pytest.raises(ValueError, match="atol"):
+        gradient_flow_uv(X, y, u0, v0, t_max=1.0, atol=1e-300)
