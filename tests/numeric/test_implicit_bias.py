@@ -240,3 +240,60 @@ def test_h_depth_inverse_roundtrip():
         ss = s / c
         back = h_depth_inverse(h_depth(ss, depth), depth)
         np.testing.assert_allclose(back, ss, rtol=1e-10, atol=1e-300)
+
+
+@pytest.mark.parametrize("alpha", [1e-30, 1e-12])
+def test_continuation_in_log_alpha_fallback(monkeypatch, alpha):
+    """Without the step cap, direct Newton fails at tiny α; continuation in log α rescues it."""
+    X, y = _data(20, 50, 15)
+    reference = implicit_bias_solution(X, y, alpha)
+    monkeypatch.setattr(ib, "_MAX_DZ", 1e300)
+    sol = implicit_bias_solution(X, y, alpha, method="newton")
+    assert sol.certificate.accepted
+    assert any("continuation" in note for note in sol.certificate.notes)
+    assert _rel(sol.beta, reference.beta) <= 1e-10
+
+
+def test_vector_alpha_spanning_thirty_decades():
+    X, y = _data(20, 50, 16)
+    alpha = np.exp(np.random.default_rng(4).uniform(np.log(1e-30), 0.0, 50))
+    sol = implicit_bias_solution(X, y, alpha)
+    assert sol.certificate.accepted, sol.certificate
+    flow = gradient_flow_dual(X, y, alpha, t_max=1e12)
+    assert flow.converged, flow.message
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+
+
+@given(
+    n=st.integers(5, 15),
+    extra=st.integers(5, 30),
+    log_alpha=st.floats(np.log(0.05), np.log(10.0)),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_prediction_matches_raw_uv_flow_property(n, extra, log_alpha, seed):
+    """Small random instances: raw (u, v) DOP853 flow vs argmin ψ_α, ≤ 1e-8 relative."""
+    X, y = _data(n, n + extra, seed)
+    alpha = float(np.exp(log_alpha))
+    u0, v0 = uv_init(alpha, n + extra)
+    flow = gradient_flow_uv(X, y, u0, v0, t_max=1e6)
+    assert flow.converged, flow.message
+    sol = implicit_bias_solution(X, y, alpha)
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+
+
+@pytest.mark.parametrize(("depth", "alpha"), [(4, 0.2), (5, 0.3)])
+def test_deeper_networks_match_raw_flow(depth, alpha):
+    X, y = _data(20, 50, 5)
+    sol = implicit_bias_solution(X, y, alpha, depth=depth)
+    assert sol.certificate.accepted
+    flow = gradient_flow_depth(X, y, alpha, depth, t_max=1e6)
+    assert flow.converged, flow.message
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+
+
+@pytest.mark.parametrize("depth", [3, 4, 5])
+def test_small_alpha_deep_certified(depth):
+    """Tiny α^D: the primal correction keeps the certificate accepted (α = 1e-4)."""
+    X, y = _data(20, 50, 1)
+    sol = implicit_bias_solution(X, y, 1e-4, depth=depth)
+    assert sol.certificate.accepted, sol.certificate
