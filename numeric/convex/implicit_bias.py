@@ -38,7 +38,7 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.linalg
@@ -394,13 +394,18 @@ def _newton_depth2(X, y, log_a, c, nu0, tol, max_iter=200):
     phi = phi_of(z, nu)
     it = 0
     ok = False
+    history: list[float] = []
     for it in range(1, max_iter + 1):  # noqa: B007
         beta = scaled_sinh(log_a, z)
         grad = X @ beta - y
-        if float(np.linalg.norm(grad)) <= tol * ynorm:
+        gnorm = float(np.linalg.norm(grad))
+        if gnorm <= tol * ynorm:
             ok = True
             it -= 1
             break
+        history.append(gnorm)
+        if len(history) > 10 and gnorm <= 1e-8 * ynorm and gnorm > 0.5 * min(history[:-10]):
+            break  # rounding floor reached (the certificate judges the answer)
         w = scaled_cosh(log_a, z)
         H = (X * w) @ X.T
         step = -_solve_spd(H, grad)
@@ -689,7 +694,7 @@ def implicit_bias_solution(
         t0 = time.perf_counter()
         if depth == 2:
             beta, nu, iters, notes = _newton_solve_depth2(X, y, log_alpha, reference, tol)
-            status = "converged"
+            status = "finished"
         else:
             beta, nu, iters, ok = _newton_depth(X, y, log_alpha, depth, min(tol * 1e-3, 1e-12))
             notes = []
@@ -699,6 +704,10 @@ def implicit_bias_solution(
             notes.append("newton produced non-finite beta")
             beta = np.where(np.isfinite(beta), beta, 0.0)
         cert = certify(beta, "newton", status, notes)
+        if not cert.accepted and method == "auto" and depth != 2:
+            cert = replace(
+                cert, notes=(*cert.notes, "not accepted; no cvxpy fallback for depth >= 3")
+            )
         candidates.append(ImplicitBiasSolution(beta, nu, cert, "newton", int(iters)))
         if cert.accepted or method == "newton" or depth != 2:
             return candidates[0]
@@ -717,7 +726,5 @@ def implicit_bias_solution(
     best = min(candidates, key=lambda s: _score(s.certificate))
     if not best.certificate.accepted and len(candidates) > 1:
         extra = (*best.certificate.notes, "neither newton nor cvxpy accepted; returning the better")
-        from dataclasses import replace
-
         best = replace(best, certificate=replace(best.certificate, notes=extra))
     return best
