@@ -297,3 +297,22 @@ def test_small_alpha_deep_certified(depth):
     X, y = _data(20, 50, 1)
     sol = implicit_bias_solution(X, y, 1e-4, depth=depth)
     assert sol.certificate.accepted, sol.certificate
+
+
+@pytest.mark.slow
+@given(
+    n=st.integers(20, 100),
+    d=st.integers(300, 1000),
+    log_alpha=st.floats(np.log(1e-3), np.log(10.0)),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_prediction_matches_dual_gradient_flow_large(n, d, log_alpha, seed):
+    """Same as the CI property, with d up to 1000 (slow)."""
+    X, y = _data(n, d, seed)
+    X /= np.sqrt(n)
+    alpha = float(np.exp(log_alpha))
+    sol = implicit_bias_solution(X, y, alpha)
+    assert sol.certificate.accepted, sol.certificate
+    flow = gradient_flow_dual(X, y, alpha, t_max=1e9)
+    assert flow.converged, flow.message
+    assert _rel(flow.beta_final, sol.beta) <= 1e-8
