@@ -144,12 +144,15 @@ def separable_classification(
 
 
 def load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Load user data ``X`` and ``y`` from a ``.npz`` file with arrays named ``X`` and ``y``."""
+    """Load user data ``X`` and ``y`` from a ``.npz`` file with arrays named ``X`` and ``y``.
+
+    Raises ``ValueError`` (naming the file) for unreadable files, missing arrays and NaN/inf.
+    """
     try:
-        with np.load(path) as data:
-            if "X" not in data or "y" not in data:
-                raise ValueError(f"{path} must contain arrays named 'X' and 'y'")
-            X, y = data["X"], data["y"]
-    except OSError as exc:
-        raise ValueError(f"cannot read data file {path!r}: {exc}") from None
-    return as_finite_array(X, "X", ndim=2), as_finite_array(y, "y", ndim=1)
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in ("X", "y") if key in data.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"cannot read data file {path!r} as a .npz archive ({exc})") from None
+    if len(arrays) < 2:
+        raise ValueError(f"data file {path!r} must contain arrays named 'X' and 'y'")
+    return as_finite_array(arrays["X"], "X", ndim=2), as_finite_array(arrays["y"], "y", ndim=1)

@@ -43,6 +43,10 @@ _profile = click.option("--profile", type=click.Choice(PROFILES), default="quick
                         show_default=True, help="quick: CI-sized; thorough: larger sweeps.")
 _potential = click.option("--potential", default=None, metavar="EXPR",
                           help="SymPy expression in x of a separable potential (mirror-horizon).")
+_data = click.option("--data", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="Your own .npz with arrays X (n×d) and y (n,) (gf-hypentropy, gf-depth).")
+_alpha = click.option("--alpha", type=float, default=None,
+                      help="Initialisation scale α > 0 instead of the claim's default sweep.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,14 +74,17 @@ def list_claims(as_json: bool) -> None:
 @_seed
 @_profile
 @_potential
+@_data
+@_alpha
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per claim.")
-def check(ids, all_, seed, profile, potential, as_json) -> None:
+def check(ids, all_, seed, profile, potential, data, alpha, as_json) -> None:
     """Check claims; exit 0 if all pass, 1 if any fails."""
     from verify.runner import run_claims
 
     claim_ids = _resolve_ids(ids, all_)
-    results = run_claims(claim_ids, seed=seed, profile=profile,
-                         options={"potential": potential}, progress=_progress)
+    options = {"potential": potential, "data": data, "alpha": alpha}
+    results = run_claims(claim_ids, seed=seed, profile=profile, options=options,
+                         progress=_progress)
     for ev in results:
         if as_json:
             click.echo(json.dumps(ev.to_json_dict()))

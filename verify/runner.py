@@ -48,13 +48,17 @@ def run_claims(
     for key in options:
         if not any(key in c.options for c in claims):
             raise ValueError(f"option --{key} is not accepted by any of: {', '.join(ids)}")
+    # Build every instance first: bad input fails before any simulation starts.
+    instances = [
+        claim.build_instance(seed=seed, profile=profile,
+                             **{key: val for key, val in options.items() if key in claim.options})
+        for claim in claims
+    ]
     results = []
-    for k, claim in enumerate(claims, 1):
-        own = {key: val for key, val in options.items() if key in claim.options}
+    for k, (claim, instance) in enumerate(zip(claims, instances, strict=True), 1):
         if progress:
             progress(f"[{k}/{len(claims)}] {claim.id} ...")
         start = time.perf_counter()
-        instance = claim.build_instance(seed=seed, profile=profile, **own)  # bad input: raises
         try:
             evidence = claim.check_instance(instance, profile=profile)
         except Exception as exc:  # noqa: BLE001 - recorded as an error verdict, not hidden

@@ -117,3 +117,44 @@ def test_numeric_validation_messages_name_the_parameter():
         check_regression_data(X, np.ones(3))
     with pytest.raises(ValueError, match="n < d"):
         check_regression_data(np.eye(3), np.ones(3))
+
+
+def _npz(path, X, y=None):
+    arrays = {"X": X} if y is None else {"X": X, "y": y}
+    np.savez(path, **arrays)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda rng: (np.where(np.eye(4, 9) > 0, np.nan, 1.0), rng.standard_normal(4)),
+         "X must be finite"),
+        (lambda rng: (rng.standard_normal((4, 9)), np.array([1.0, np.inf, 0.0, 0.0])),
+         "y must be finite"),
+        (lambda rng: (rng.standard_normal((4, 9)), rng.standard_normal(5)), "length n"),
+        (lambda rng: (rng.standard_normal((9, 4)), rng.standard_normal(9)), "n < d"),
+        (lambda rng: (rng.standard_normal((4, 9)), None), "must contain arrays"),
+    ],
+)
+def test_bad_user_data_is_one_line_exit_two(make, needle, tmp_path, capsys):
+    X, y = make(np.random.default_rng(0))
+    path = _npz(tmp_path / "data.npz", X, y)
+    code, _, err = run(["check", "gf-hypentropy", "--data", path], capsys)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("alpha", ["0", "-1", "nan", "inf"])
+def test_non_positive_alpha_is_rejected_before_any_work(alpha, capsys):
+    code, _, err = run(["check", "gf-depth", "--alpha", alpha], capsys)
+    assert code == 2 and "alpha" in err and "[1/1]" not in err
+
+
+def test_user_data_and_alpha_are_checked(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    path = _npz(tmp_path / "ok.npz", rng.standard_normal((6, 15)), rng.standard_normal(6))
+    code, out, _ = run(["check", "gf-hypentropy", "--data", path, "--alpha", "0.3", "--json"],
+                       capsys)
+    record = json.loads(out)
+    assert code == 0 and record["parameters"]["alpha_w"] == [0.3]
+    assert record["parameters"]["n"] == 6 and record["parameters"]["d"] == 15

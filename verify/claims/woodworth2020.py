@@ -13,7 +13,14 @@ import numpy as np
 
 from numeric.convex import implicit_bias_solution, min_l1_interpolator, min_l2_interpolator
 from numeric.flow import gradient_flow_depth, gradient_flow_dual, gradient_flow_uv
-from numeric.instances import Instance, as_generator, gaussian_regression, sparse_regression
+from numeric.instances import (
+    Instance,
+    as_generator,
+    gaussian_regression,
+    load_npz,
+    sparse_regression,
+)
+from numeric.validation import check_alpha, check_regression_data
 from verify.claim import (
     Claim,
     Comparison,
@@ -38,6 +45,23 @@ WOODWORTH = Reference(
 )
 
 _FLOW_HORIZON = 4000.0  # flow time; generic y converges in O(10-1000) (regression.md §1.3)
+
+_DATA_OPTIONS = {
+    "data": ".npz file with arrays X (n×d, n < d, full row rank) and y (n,) to check on",
+    "alpha": "initialisation scale (> 0) to check instead of the default sweep",
+}
+
+
+def _regression_data(seed, n, d, data):
+    """User data from ``data`` (validated: finite, matching shapes, n < d) or a Gaussian draw."""
+    if data is None:
+        return (*gaussian_regression(n, d, seed), "gaussian X, generic y ~ N(0, I)")
+    X, y = check_regression_data(*load_npz(data))
+    return X, y, f"user data {data}"
+
+
+def _alphas(alpha, default):
+    return default if alpha is None else [float(check_alpha(alpha))]
 
 
 def _gather_certificates(solutions) -> dict:
@@ -98,15 +122,18 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         "≥ 6e-3, the missing reference point at ~0.85, i.e. four or more orders above."
     )
 
-    def default_instance(self, seed=0, profile="quick", **options):
+    options = _DATA_OPTIONS
+
+    def default_instance(self, seed=0, profile="quick", data=None, alpha=None):
         n, d = (20, 50) if profile == "quick" else (30, 80)
-        X, y = gaussian_regression(n, d, seed)
-        alphas_w = [1e-2, 0.1, 1.0] if profile == "quick" else [1e-3, 1e-2, 0.1, 1.0, 10.0]
+        X, y, name = _regression_data(seed, n, d, data)
+        d = X.shape[1]
+        default = [1e-2, 0.1, 1.0] if profile == "quick" else [1e-3, 1e-2, 0.1, 1.0, 10.0]
+        alphas_w = _alphas(alpha, default)
         rng = as_generator(seed + 1)
         a_u = rng.uniform(0.3, 1.0, d)
         a_v = a_u * rng.uniform(-0.9, 0.9, d)
-        return Instance(X, y, seed, {"alpha_w": alphas_w, "a_u": a_u, "a_v": a_v},
-                        name="gaussian X, generic y ~ N(0, I)")
+        return Instance(X, y, seed, {"alpha_w": alphas_w, "a_u": a_u, "a_v": a_v}, name=name)
 
     def instances(self):
         from hypothesis import strategies as st
@@ -246,13 +273,14 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
         "potential at the same α misses by 2e-3…0.3."
     )
 
-    def default_instance(self, seed=0, profile="quick", **options):
-        X, y = gaussian_regression(20, 50, seed)
+    options = _DATA_OPTIONS
+
+    def default_instance(self, seed=0, profile="quick", data=None, alpha=None):
+        X, y, name = _regression_data(seed, 20, 50, data)
         # α = 1 stalls at a 1e-10 residual floor of the raw depth-3 ODE in float64; the sheet's
         # α ∈ [0.05, 0.5] converge in O(10-1000) time units.
-        alphas = [0.2, 0.5] if profile == "quick" else [0.05, 0.2, 0.5]
-        return Instance(X, y, seed, {"depth": 3, "alpha": alphas},
-                        name="gaussian X, generic y ~ N(0, I)")
+        alphas = _alphas(alpha, [0.2, 0.5] if profile == "quick" else [0.05, 0.2, 0.5])
+        return Instance(X, y, seed, {"depth": 3, "alpha": alphas}, name=name)
 
     def instances(self):
         from hypothesis import strategies as st
