@@ -51,7 +51,9 @@ def _render_figures(results: Sequence[Evidence], out: Path) -> dict[str, list[tu
     paths: dict[str, list[tuple[str, str]]] = {}
     for ev in results:
         for spec in ev.figures:
-            rel = Path("figures") / f"{_slug(ev.claim)}-{_slug(spec.name)}.png"
+            name = _slug(spec.name)
+            stem = name if name.startswith(_slug(ev.claim)) else f"{_slug(ev.claim)}-{name}"
+            rel = Path("figures") / f"{stem}.png"
             render_figure(spec, out / rel)
             caption = spec.caption or spec.title
             paths.setdefault(ev.claim, []).append((rel.as_posix(), caption))
