@@ -519,9 +519,9 @@ def min_l1_interpolator_cvxpy(X, y) -> tuple[np.ndarray, Certificate]:
 
     The last saddle of :func:`saddle_to_saddle` must equal this point when ``d > n``
     (Pesme & Flammarion 2023, Theorem 2). The problem is rescaled so that ``y`` has unit norm.
-    The certificate holds the primal residual ``‖Xβ − y‖/max(1, ‖y‖)`` and the relative duality
-    gap ``|‖β‖₁ − yᵀν| / max(1, ‖β‖₁)`` after projecting the dual ``ν`` onto the feasible set
-    ``‖Xᵀν‖_∞ ≤ 1`` by scaling; it is accepted when both are ≤ 1e-7.
+    The certificate holds the primal residual ``‖Xβ − y‖/‖y‖`` (relative to ‖y‖) and the
+    relative duality gap ``|‖β‖₁ − yᵀν| / ‖β‖₁`` after projecting the dual ``ν`` onto the
+    feasible set ``‖Xᵀν‖_∞ ≤ 1`` by scaling; it is accepted when both are ≤ 1e-7.
 
     Parameters
     ----------
@@ -562,8 +562,9 @@ def min_l1_interpolator_cvxpy(X, y) -> tuple[np.ndarray, Certificate]:
         nu_feas = nu
     l1 = float(np.sum(np.abs(beta)))
     dual_obj = abs(float(y @ nu_feas))
-    gap = abs(l1 - dual_obj) / max(1.0, l1)
-    primal = float(np.linalg.norm(X @ beta - y)) / max(1.0, float(np.linalg.norm(y)))
+    # both relative (y ≢ 0 is validated): to ‖β‖₁ and to ‖y‖
+    gap = abs(l1 - dual_obj) / l1 if l1 > 0 else float("inf")
+    primal = float(np.linalg.norm(X @ beta - y)) / float(np.linalg.norm(y))
     accepted = bool(primal <= 1e-7 and gap <= 1e-7)
     cert = Certificate("cvxpy-clarabel", str(prob.status), primal, gap, "duality_gap", 1e-7,
                        accepted, tuple(notes))

@@ -288,9 +288,11 @@ def certify_implicit_bias(
     Returns
     -------
     Certificate
-        ``primal_residual = ‖Xβ − y‖ / max(1, ‖y‖)``; ``optimality_residual`` = relative
-        distance ``‖θ − P_{range Xᵀ} θ‖ / ‖θ‖`` of the mirror point ``θ`` (above) from
-        ``range(Xᵀ)``, ``residual_kind = "kkt-relative"``.
+        ``primal_residual = ‖Xβ − y‖ / ‖y‖`` (relative to ‖y‖; ``y ≢ 0`` is required);
+        ``optimality_residual`` = relative distance ``‖θ − P_{range Xᵀ} θ‖ / ‖θ‖`` of the
+        mirror point ``θ`` (above) from ``range(Xᵀ)``, ``residual_kind = "kkt-relative"``.
+        ``θ = 0`` (e.g. ``β = β̃₀``) lies in ``range(Xᵀ)``, so its KKT residual is exactly 0;
+        such a ``β`` is judged by the primal residual, which is 1 for ``β = 0`` and ``y ≠ 0``.
     """
     X, y, Q = _check_data(X, y)
     n, d = X.shape
@@ -305,7 +307,9 @@ def certify_implicit_bias(
 
 
 def _certify(X, y, Q, beta, log_alpha, reference, depth, tol) -> Certificate:
-    primal = float(np.linalg.norm(X @ beta - y) / max(1.0, float(np.linalg.norm(y))))
+    # relative to ‖y‖ (y ≢ 0 is enforced by check_regression_data), so the certificate is
+    # invariant under y → s·y and a tiny y does not make every small β "accepted"
+    primal = float(np.linalg.norm(X @ beta - y) / float(np.linalg.norm(y)))
     if depth == 2:
         theta = 0.5 * bregman_gradient_difference(beta, reference, 2.0 * log_alpha)
     else:
@@ -384,7 +388,7 @@ def _solve_spd(H: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 def _newton_depth2(X, y, log_a, c, nu0, tol, max_iter=200):
     """Damped Newton on ``Φ(ν) = Σ a cosh(c + Xᵀν) − ⟨ν, y⟩``; returns (ν, iterations, ok)."""
-    ynorm = max(1.0, float(np.linalg.norm(y)))
+    ynorm = float(np.linalg.norm(y))  # > 0: y ≢ 0 is validated
     nu = nu0.copy()
     z = c + X.T @ nu
 
@@ -488,7 +492,7 @@ def _newton_depth(X, y, log_alpha, depth, tol, max_iter=300, nu0=None):
     c = depth - 2.0
     bound = 1.0 / c
     log_scale = depth * log_alpha
-    ynorm = max(1.0, float(np.linalg.norm(y)))
+    ynorm = float(np.linalg.norm(y))  # > 0: y ≢ 0 is validated
     nu = np.zeros(n) if nu0 is None else nu0.copy()
     s = X.T @ nu
 

@@ -54,7 +54,7 @@ def min_l2_interpolator(X, y, *, tol: float = 1e-10) -> ReferenceSolution:
 
     The α → ∞ (kernel) limit of gradient flow on a diagonal linear network from ``β₀ = 0``
     (Woodworth et al., COLT 2020, arXiv:2002.09277). Computed by least squares; the certificate
-    checks ``Xβ = y`` and ``β ∈ range(Xᵀ)`` (KKT), both relative.
+    checks ``Xβ = y`` relative to ``‖y‖`` and ``β ∈ range(Xᵀ)`` (KKT, relative to ``‖β‖``).
     """
     X, y = check_regression_data(X, y)
     tol = check_positive(tol, "tol")
@@ -62,7 +62,7 @@ def min_l2_interpolator(X, y, *, tol: float = 1e-10) -> ReferenceSolution:
     # one step of iterative refinement inside range(Xᵀ)
     lam, *_ = np.linalg.lstsq(X @ X.T, y - X @ beta, rcond=None)
     beta = beta + X.T @ lam
-    primal = float(np.linalg.norm(X @ beta - y) / max(1.0, float(np.linalg.norm(y))))
+    primal = float(np.linalg.norm(X @ beta - y) / float(np.linalg.norm(y)))  # relative to ‖y‖
     kkt = _range_distance(X, beta)
     accepted = bool(primal <= tol and kkt <= tol)
     cert = Certificate(
@@ -86,7 +86,9 @@ def min_l1_interpolator(X, y, *, tol: float = 1e-8) -> ReferenceSolution:
     X, y = check_regression_data(X, y)
     tol = check_positive(tol, "tol")
     n, d = X.shape
-    scale = max(1.0, float(np.max(np.abs(y))))
+    # the LP is solved for y/‖y‖_∞ (y ≢ 0 is validated): HiGHS's tolerances are absolute, so an
+    # unscaled tiny y would be "solved" by a wrong β
+    scale = float(np.max(np.abs(y)))
     res = linprog(
         np.ones(2 * d),
         A_eq=np.hstack([X, -X]),
@@ -103,14 +105,15 @@ def min_l1_interpolator(X, y, *, tol: float = 1e-8) -> ReferenceSolution:
     else:
         beta = (res.x[:d] - res.x[d:]) * scale
         lam = np.asarray(res.eqlin.marginals, dtype=np.float64)
-    primal = float(np.linalg.norm(X @ beta - y) / max(1.0, float(np.linalg.norm(y))))
+    primal = float(np.linalg.norm(X @ beta - y) / float(np.linalg.norm(y)))  # relative to ‖y‖
     l1 = float(np.sum(np.abs(beta)))
     # the sign convention of the multipliers: choose the one that makes yᵀλ a lower bound
     if float(y @ lam) < 0:
         lam = -lam
     dual_infeas = max(0.0, float(np.max(np.abs(X.T @ lam))) - 1.0)
     dual_value = float(y @ lam)
-    gap = abs(l1 - dual_value) / max(1.0, l1) + dual_infeas
+    # relative to ‖β‖₁ (> 0 for an interpolator of y ≢ 0; β = 0 gives an infinite gap)
+    gap = (abs(l1 - dual_value) / l1 if l1 > 0 else float("inf")) + dual_infeas
     accepted = bool(primal <= tol and gap <= tol)
     cert = Certificate(
         "scipy-highs", str(res.message), primal, gap, "duality-gap-relative", tol, accepted,

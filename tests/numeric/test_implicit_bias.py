@@ -316,3 +316,27 @@ def test_prediction_matches_dual_gradient_flow_large(n, d, log_alpha, seed):
     flow = gradient_flow_dual(X, y, alpha, t_max=1e9)
     assert flow.converged, flow.message
     assert _rel(flow.beta_final, sol.beta) <= 1e-8
+
+
+# --- review fixes: residuals relative to ‖y‖ ---------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e-3])
+def test_certificate_is_relative_to_y(scale):
+    """β = 0 must not be certified for a small y ≠ 0 (residuals relative to ‖y‖)."""
+    X, y = _data(5, 12, 0)
+    cert = ib.certify_implicit_bias(X, scale * y, np.zeros(12), 1.0)
+    assert not cert.accepted
+    assert cert.primal_residual == pytest.approx(1.0)
+    # the KKT residual of θ = 0 is 0 (0 ∈ range Xᵀ): the primal residual decides
+    assert cert.optimality_residual == 0.0
+
+
+def test_solution_scales_with_y():
+    """``argmin_{Xβ=sy} ψ_{α}`` with ``α² → s α²`` is ``s β*`` (ψ is homogeneous in (β, α²))."""
+    X, y = _data(5, 12, 3)
+    s = 1e-8
+    sol = implicit_bias_solution(X, y, 0.1)
+    small = implicit_bias_solution(X, s * y, 0.1 * np.sqrt(s))
+    assert small.certificate.accepted
+    assert _rel(small.beta / s, sol.beta) < 1e-8

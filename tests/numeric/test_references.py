@@ -76,3 +76,16 @@ def test_reference_solutions_are_frozen():
     sol = min_l2_interpolator(X, y)
     with pytest.raises(AttributeError):
         sol.beta = None
+
+
+@pytest.mark.parametrize("scale", [1e-10, 1e-4])
+def test_min_l1_and_l2_scale_with_tiny_y(scale):
+    """Both interpolators are 1-homogeneous in y; certificates are relative to ‖y‖."""
+    X, y = _data(5, 12, 0)
+    for solve in (min_l1_interpolator, min_l2_interpolator):
+        ref = solve(X, y)
+        small = solve(X, scale * y)
+        assert small.certificate.accepted, small.certificate
+        np.testing.assert_allclose(small.beta / scale, ref.beta, rtol=1e-6, atol=1e-8)
+        # a wrong answer (zero) is rejected however small y is
+    assert min_l1_interpolator(X, scale * y).certificate.primal_residual < 1e-8

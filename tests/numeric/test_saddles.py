@@ -165,3 +165,15 @@ def test_bad_options():
         saddle_to_saddle(X, y, tol=-1.0)
     with pytest.raises(ValueError, match="max_jumps"):
         saddle_to_saddle(X, y, max_jumps=0)
+
+
+def test_min_l1_cvxpy_certificate_relative_to_y():
+    """The cvxpy min-ℓ1 answer scales with y, and its certificate is relative to ‖y‖."""
+    X, y = _data(0)
+    beta, cert = min_l1_interpolator_cvxpy(X, y)
+    small, cert_s = min_l1_interpolator_cvxpy(X, 1e-9 * y)
+    assert cert.accepted and cert_s.accepted
+    np.testing.assert_allclose(small / 1e-9, beta, rtol=1e-5, atol=1e-6)
+    # the same scaled problem is solved, so relative residuals agree (absolute ones would not)
+    assert cert_s.primal_residual == pytest.approx(cert.primal_residual, rel=0.2)
+    assert cert_s.optimality_residual == pytest.approx(cert.optimality_residual, rel=0.2)
