@@ -25,6 +25,8 @@ __all__ = [
 
 def as_finite_array(value, name: str, ndim: int | None = None) -> np.ndarray:
     """Return ``value`` as a float64 array, rejecting NaN/inf and a wrong number of axes."""
+    if np.iscomplexobj(value):
+        raise ValueError(f"{name} must be real-valued, got a complex array")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -57,6 +59,8 @@ def check_regression_data(
     n, d = X.shape
     if y.shape[0] != n:
         raise ValueError(f"y must have length n = X.shape[0] = {n}, got {y.shape[0]}")
+    if not np.any(y):
+        raise ValueError("y must not be identically zero (every prediction would be β = 0)")
     if require_underdetermined:
         if n >= d:
             raise ValueError(

@@ -88,7 +88,9 @@ class Prediction:
     """What the theory predicts for an instance.
 
     ``values`` holds named arrays/floats (e.g. ``beta``, ``slope``); ``certificate`` holds solver
-    status and residuals (e.g. ``status``, ``kkt_residual``, ``primal_residual``).
+    status and residuals (e.g. ``status``, ``kkt_residual``, ``primal_residual``) and, where a
+    solver was involved, ``accepted``: if it is False the check reports status ``error`` (the
+    solve failed) instead of comparing — a failed solve never counts as a refuted theorem.
     """
 
     label: str
@@ -332,7 +334,16 @@ class Claim(ABC):
         notes = list(self.notes(instance, prediction, simulation))
         controls: list[ControlOutcome] = []
         figures: list[FigureSpec] = []
-        if simulation.diverged or simulation.outside_assumptions:
+        if prediction.certificate.get("accepted") is False:
+            # A failed solve says nothing about the theorem: report it, never compare it.
+            status = "error"
+            comparison = Comparison(
+                False, "none", {}, {},
+                "the prediction's solver certificate was not accepted (residuals above "
+                f"tolerance): {dict(prediction.certificate)}",
+            )
+            passed = False
+        elif simulation.diverged or simulation.outside_assumptions:
             status = "diverged" if simulation.diverged else "outside-assumptions"
             reason = simulation.info.get("reason", status)
             comparison = Comparison(False, "none", {}, {}, f"{status}: {reason}")

@@ -113,6 +113,14 @@ def report(ids, all_, out, seed, profile, potential) -> None:
     from verify.runner import run_claims
 
     claim_ids = _resolve_ids(ids, all_ or not ids)
+    try:  # fail before any work if the output folder cannot be written
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write to {out}: {exc.strerror or exc}",
+                                 param_hint="'--out'") from None
     results = run_claims(claim_ids, seed=seed, profile=profile,
                          options={"potential": potential}, progress=_progress)
     paths = write_report(results, out, seed=seed, profile=profile)

@@ -46,8 +46,11 @@ def run_claims(
     claims = [registry.get(i) for i in ids]  # unknown ids fail before any work starts
     options = {k: v for k, v in (options or {}).items() if v is not None}
     for key in options:
-        if not any(key in c.options for c in claims):
+        takers = [c.id for c in claims if key in c.options]
+        if not takers:
             raise ValueError(f"option --{key} is not accepted by any of: {', '.join(ids)}")
+        if progress and len(takers) < len(claims):
+            progress(f"note: option --{key} applies only to {', '.join(takers)}")
     # Build every instance first: bad input fails before any simulation starts.
     instances = [
         claim.build_instance(seed=seed, profile=profile,

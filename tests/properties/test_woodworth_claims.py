@@ -20,3 +20,13 @@ def test_gf_hypentropy_on_random_instances(instance):
 def test_gf_depth_on_random_instances(instance):
     ev = DEPTH.check_instance(instance)
     assert ev.passed, ev.message
+
+
+LIMITS = registry.get("gf-limits")
+
+
+@given(LIMITS.instances())
+def test_gf_limits_on_random_seeds(instance):
+    ev = LIMITS.check_instance(instance)
+    assert ev.passed, ev.message
+    assert ev.metrics["rich_decay_exponent"] >= 0.25

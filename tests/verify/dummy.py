@@ -38,7 +38,9 @@ class DummyClaim(Claim):
                         params={"mean": 1.5, "N": 4000}, name="dummy")
 
     def predict(self, instance):
-        return Prediction("mean", {"mean": instance.params["mean"]}, {"status": "exact"})
+        accepted = self.mode != "uncertified"
+        return Prediction("mean", {"mean": instance.params["mean"]},
+                          {"status": "exact", "accepted": accepted})
 
     def simulate(self, instance):
         rng = np.random.default_rng(instance.seed)

@@ -50,3 +50,11 @@ def test_divergence_is_reported_not_compared():
 def test_bad_arguments_name_the_parameter(kwargs, needle):
     with pytest.raises(ValueError, match=needle):
         DummyClaim().check(**kwargs)
+
+
+def test_uncertified_prediction_is_an_error_not_a_refutation():
+    claim = DummyClaim()
+    claim.mode = "uncertified"
+    ev = claim.check(seed=0)
+    assert ev.status == "error" and not ev.passed and not ev.controls
+    assert "certificate" in ev.message

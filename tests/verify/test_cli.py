@@ -156,5 +156,19 @@ def test_user_data_and_alpha_are_checked(tmp_path, capsys):
     code, out, _ = run(["check", "gf-hypentropy", "--data", path, "--alpha", "0.3", "--json"],
                        capsys)
     record = json.loads(out)
-    assert code == 0 and record["parameters"]["alpha_w"] == [0.3]
+    # --alpha is in the house convention u₀ = √2α, i.e. Woodworth's α_W = α/√2.
+    assert code == 0 and record["parameters"]["alpha_w"] == pytest.approx([0.3 / np.sqrt(2.0)])
     assert record["parameters"]["n"] == 6 and record["parameters"]["d"] == 15
+
+
+def test_unwritable_report_folder_fails_before_running(toy_registry, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run(["report", "--all", "--out", str(blocker / "sub")], capsys)
+    assert code == 2 and "--out" in err and "[1/1]" not in err
+
+
+@pytest.mark.parametrize(("claim", "alpha"), [("gf-hypentropy", "50"), ("gf-depth", "5")])
+def test_alpha_outside_the_supported_range_names_it(claim, alpha, capsys):
+    code, _, err = run(["check", claim, "--alpha", alpha], capsys)
+    assert code == 2 and "must lie in" in err

@@ -20,7 +20,7 @@ from numeric.instances import (
     load_npz,
     sparse_regression,
 )
-from numeric.validation import check_alpha, check_regression_data
+from numeric.validation import check_alpha, check_in_range, check_regression_data
 from verify.claim import (
     Claim,
     Comparison,
@@ -48,8 +48,14 @@ _FLOW_HORIZON = 4000.0  # flow time; generic y converges in O(10-1000) (regressi
 
 _DATA_OPTIONS = {
     "data": ".npz file with arrays X (n×d, n < d, full row rank) and y (n,) to check on",
-    "alpha": "initialisation scale (> 0) to check instead of the default sweep",
+    "alpha": "initialisation scale to check instead of the default sweep (range per claim)",
 }
+
+
+# Supported --alpha ranges: inside them the raw ODE reaches a 1e-10 residual before t = 4000
+# and every negative control stays at least 1e-5 away from the prediction (measured at the ends).
+_HYPENTROPY_RANGE = (1e-3, 3.0)
+_DEPTH_RANGE = (0.05, 0.7)
 
 
 def _regression_data(seed, n, d, data):
@@ -60,8 +66,12 @@ def _regression_data(seed, n, d, data):
     return X, y, f"user data {data}"
 
 
-def _alphas(alpha, default):
-    return default if alpha is None else [float(check_alpha(alpha))]
+def _alphas(alpha, default, low, high, convention):
+    """``default``, or ``[alpha]`` validated against the claim's supported range."""
+    if alpha is None:
+        return default
+    check_alpha(alpha)
+    return [check_in_range(alpha, f"alpha ({convention})", low, high)]
 
 
 def _gather_certificates(solutions) -> dict:
@@ -116,7 +126,8 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
 """
     tolerance_note = (
         "Tolerance 1e-7 on the relative error ‖β_GF − β_pred‖/‖β_pred‖: the raw ODE is integrated "
-        "with DOP853 at rtol 1e-12 until the relative residual is ≤ 1e-12, and the prediction is "
+        "with DOP853 at rtol 1e-12 until the relative residual is ≤ 1e-10 (the comparison "
+        "requires ≤ 1e-9), and the prediction is "
         "a dual Newton solution with KKT residual ~1e-15, so errors of 1e-12…3e-9 are expected "
         "(regression.md §1.3, measured ≤ 3e-9). The wrong-constant control (α² = α_W²) lands at "
         "≥ 6e-3, the missing reference point at ~0.85, i.e. four or more orders above."
@@ -129,7 +140,11 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         X, y, name = _regression_data(seed, n, d, data)
         d = X.shape[1]
         default = [1e-2, 0.1, 1.0] if profile == "quick" else [1e-3, 1e-2, 0.1, 1.0, 10.0]
-        alphas_w = _alphas(alpha, default)
+        if alpha is None:
+            alphas_w = default
+        else:  # --alpha is in the house convention u₀ = √2α; the sweep is in Woodworth's α_W
+            alphas_w = [a / np.sqrt(2.0) for a in _alphas(alpha, None, *_HYPENTROPY_RANGE,
+                                                          "u0 = sqrt(2)*alpha")]
         rng = as_generator(seed + 1)
         a_u = rng.uniform(0.3, 1.0, d)
         a_v = a_u * rng.uniform(-0.9, 0.9, d)
@@ -279,7 +294,8 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
         X, y, name = _regression_data(seed, 20, 50, data)
         # α = 1 stalls at a 1e-10 residual floor of the raw depth-3 ODE in float64; the sheet's
         # α ∈ [0.05, 0.5] converge in O(10-1000) time units.
-        alphas = _alphas(alpha, [0.2, 0.5] if profile == "quick" else [0.05, 0.2, 0.5])
+        alphas = _alphas(alpha, [0.2, 0.5] if profile == "quick" else [0.05, 0.2, 0.5],
+                         *_DEPTH_RANGE, "w±(0) = alpha")
         return Instance(X, y, seed, {"depth": 3, "alpha": alphas}, name=name)
 
     def instances(self):
@@ -374,12 +390,16 @@ $\|\beta_\alpha\|_1/\|\beta_{\ell_1}\|_1 - 1$ decreases to 0.
     tolerance_note = (
         "Kernel: the fitted log-log slope of ‖β_α − β_ℓ2‖ against α must lie in [−4.5, −3.5] "
         "(order −4 from the quartic term of q; α_W ∈ {1, 2, 4, 8} keeps the distances above the "
-        "1e-10 flow accuracy). Rich: on an exact-recovery design (n = 40, d = 100, 4-sparse ±1) "
-        "the distance to the ℓ1 solution must decrease as α decreases and be ≤ 1e-3 at the "
-        "smallest α_W = 1e-4 (regression.md §1.1 measured 1.1e-4 there; smaller α would need "
-        "flow times beyond 1e10 since sparse targets converge at rate α²), and the ℓ1 excess "
-        "must be non-negative up to 1e-9 (β_ℓ1 is the ℓ1 minimum) and non-increasing. Every "
-        "flow must reach a relative residual ≤ 1e-8."
+        "1e-10 flow accuracy). Rich: on an exact-recovery design (n = 40, d = 100, 4-sparse ±1, "
+        "unique ℓ1 solution) the relative distance to the ℓ1 solution must fall monotonically "
+        "as α_W goes 1e-1 → 1e-4 and decay like a positive power of α over the last three "
+        "scales: fitted exponent ≥ 0.25. The exponent is set by the margin of the ℓ1 dual "
+        "certificate and is instance-dependent: 0.65–1.4 over 12 seeds of this design (a "
+        "fixed distance threshold at α_W = 1e-4 would fail the small-margin draws; smaller α "
+        "needs flow times beyond 1e10 since sparse targets converge at rate α²). A wrong limit "
+        "saturates, giving an exponent near 0. The ℓ1 excess must be non-negative up to 1e-9 "
+        "(β_ℓ1 is the ℓ1 minimum) and non-increasing. Every flow must reach a relative residual "
+        "≤ 1e-8."
     )
 
     def default_instance(self, seed=0, profile="quick", **options):
@@ -406,7 +426,8 @@ $\|\beta_\alpha\|_1/\|\beta_{\ell_1}\|_1 - 1$ decreases to 0.
         l2, l1 = self._limits(instance)
         return Prediction("min-ℓ2 (kernel, slope −4) and min-ℓ1 (rich)",
                           {"kernel_limit": l2.beta, "kernel_slope": -4.0, "rich_limit": l1.beta},
-                          {"l2_accepted": l2.certificate.accepted,
+                          {"accepted": l2.certificate.accepted and l1.certificate.accepted,
+                           "l2_accepted": l2.certificate.accepted,
                            "l1_accepted": l1.certificate.accepted,
                            "l1_optimality_residual": l1.certificate.optimality_residual})
 
@@ -438,31 +459,34 @@ $\|\beta_\alpha\|_1/\|\beta_{\ell_1}\|_1 - 1$ decreases to 0.
         dist_r = np.array([relative_error(b, ref) for b in simulation.values["rich"]])
         excess = np.array([np.abs(b).sum() / np.abs(ref).sum() - 1
                            for b in simulation.values["rich"]])
-        rich_tol = 1e-3
-        rich_ok = bool(np.all(np.diff(dist_r) < 0) and dist_r[-1] <= rich_tol
-                       and np.all(np.diff(excess) <= 1e-12) and excess.min() >= -1e-9)
-        kernel_ok = abs(slope - target) <= band
+        # Rich regime: the distance must fall as a positive power of α over the three
+        # smallest scales (the exponent is set by the ℓ1 dual certificate's margin, so it is
+        # instance-dependent but > 0 whenever the ℓ1 solution is unique).
+        decay = loglog_slope(a_rich[-3:], np.maximum(dist_r[-3:], 1e-300))
+        min_decay = 0.25
+        monotone = bool(np.all(np.diff(dist_r) < 0) and np.all(np.diff(excess) <= 1e-12)
+                        and excess.min() >= -1e-9)
         residual = max(simulation.info["residuals"])
         res_tol = 1e-8
-        rich_ok = rich_ok and residual <= res_tol
-        metrics = {"kernel_slope": slope, "rich_final_distance": float(dist_r[-1]),
-                   "max_flow_residual": residual,
-                   "rich_final_l1_excess": float(excess[-1]),
+        rich_ok = monotone and decay >= min_decay and residual <= res_tol
+        kernel_ok = abs(slope - target) <= band
+        metrics = {"kernel_slope": slope, "kernel_slope_error": abs(slope - target),
+                   "rich_decay_exponent": decay, "rich_final_distance": float(dist_r[-1]),
+                   "rich_final_l1_excess": float(excess[-1]), "max_flow_residual": residual,
                    "kernel_final_distance": float(dist_k[-1])}
         metrics.update({f"kernel_distance_alpha_w={a:g}": float(v)
                         for a, v in zip(a_kernel, dist_k, strict=True)})
         metrics.update({f"rich_l1_excess_alpha_w={a:g}": float(v)
                         for a, v in zip(a_rich, excess, strict=True)})
-        msg = (f"kernel slope {slope:.2f} (predicted {target:g} ± {band}); rich distance "
-               f"{dist_r[-1]:.1e} at α_W = {a_rich[-1]:g} (tolerance {rich_tol:g}), "
-               f"{'monotone' if rich_ok else 'NOT monotone/converged'}")
-        metrics["kernel_slope_error"] = abs(slope - target)
+        msg = (f"kernel slope {slope:.2f} (predicted {target:g} ± {band}); rich distance falls "
+               f"like α^{decay:.2f} (needs ≥ {min_decay}) to {dist_r[-1]:.1e} at "
+               f"α_W = {a_rich[-1]:g}, {'monotone' if monotone else 'NOT monotone'}")
         # The deciding metric is the part that failed, so a rejected control shows why.
-        deciding = "kernel_slope_error" if not kernel_ok or rich_ok else "rich_final_distance"
+        deciding = "kernel_slope_error" if not kernel_ok or rich_ok else "rich_decay_exponent"
         return Comparison(kernel_ok and rich_ok, deciding, metrics,
                           {"kernel_slope": f"[{target - band:g}, {target + band:g}]",
-                           "kernel_slope_error": band,
-                           "rich_final_distance": rich_tol, "max_flow_residual": res_tol}, msg)
+                           "kernel_slope_error": band, "rich_decay_exponent": f">= {min_decay}",
+                           "max_flow_residual": res_tol}, msg)
 
     def negative_controls(self, instance, prediction, simulation):
         values = dict(prediction.values)
