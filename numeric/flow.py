@@ -52,7 +52,7 @@ class FlowResult:
     beta_final : ndarray, shape (d,)
         ``β`` at the final time (the event time when the residual tolerance was reached).
     residual : float
-        Final ``‖Xβ − y‖ / max(1, ‖y‖)``.
+        Final ``‖Xβ − y‖ / ‖y‖`` (relative to ‖y‖).
     converged : bool
         ``residual ≤ tol`` was reached before ``t_max``.
     diverged : bool
@@ -106,7 +106,7 @@ def _run(rhs, state0, beta_of, X, y, *, t_max, rtol, atol, n_samples, tol, metho
     from scipy.integrate import BDF, DOP853, LSODA, Radau
 
     solvers = {"DOP853": DOP853, "LSODA": LSODA, "Radau": Radau, "BDF": BDF}
-    ynorm = max(1.0, float(np.linalg.norm(y)))
+    ynorm = float(np.linalg.norm(y))  # relative to ‖y‖ (y ≢ 0 is validated)
 
     def residual_of(state):
         with np.errstate(all="ignore"):
@@ -198,7 +198,7 @@ def gradient_flow_uv(
     ``u₀ = √2α``, ``v₀ = 0`` the limit is ``argmin_{Xβ=y} ψ_α`` (Woodworth et al., COLT 2020,
     Thm. 1, arXiv:2002.09277; ``regression.md`` §1.1), and from ``u₀ = a_u``, ``v₀ = a_v`` it is
     the Bregman projection of :func:`numeric.parametrisations.unbalanced_prediction_params`.
-    Integrated with DOP853; the integration stops when ``‖Xβ−y‖/max(1,‖y‖) ≤ tol``.
+    Integrated with DOP853; the integration stops when ``‖Xβ−y‖/‖y‖ ≤ tol`` (relative to ‖y‖).
 
     Parameters
     ----------

@@ -109,7 +109,7 @@ class GDResult:
         Non-finite iterate or loss > 1e10 × initial loss; the run is frozen at its last finite
         iterate.
     converged : ndarray of bool, shape (B,)
-        ``‖Xβ − y‖ / max(1, ‖y‖) ≤ tol`` reached.
+        ``‖Xβ − y‖ / ‖y‖ ≤ tol`` reached (relative to ‖y‖).
     steps : ndarray of int, shape (B,)
         Steps taken by each run.
     gain : ndarray, shape (B, d)
@@ -213,7 +213,7 @@ def gradient_descent(
     rng : int or numpy.random.Generator, optional
         Seed for SGD batches (None means seed 0, so runs are reproducible).
     tol : float
-        A run stops (converged) when ``‖Xβ − y‖ / max(1, ‖y‖) ≤ tol``.
+        A run stops (converged) when ``‖Xβ − y‖ / ‖y‖ ≤ tol`` (relative to ‖y‖).
     record_every : int, optional
         Record the loss every this many steps (default ``max(1, n_steps // 1000)``).
 
@@ -262,7 +262,7 @@ def gradient_descent(
     zeta0 = np.log(s0) - np.log(d0)
 
     g_col = gam[:, None]
-    ynorm = max(1.0, float(np.linalg.norm(y)))
+    ynorm = float(np.linalg.norm(y))  # relative to ‖y‖ (y ≢ 0 is validated)
     gain = np.zeros((B, d))
     delta = np.zeros((B, d))
     sign = np.ones((B, d))

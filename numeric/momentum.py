@@ -98,7 +98,7 @@ class HeavyBallResult:
     diverged : ndarray (B,) of bool
         Non-finite or exploding loss (``> 1e8 ×`` (initial loss + 1)) before ``K_b``.
     residual : ndarray (B,)
-        ``‖Xβ − y‖ / max(1, ‖y‖)`` at the last iterate (``inf`` for diverged runs).
+        ``‖Xβ − y‖ / ‖y‖`` (relative to ‖y‖) at the last iterate (``inf`` for diverged runs).
     """
 
     times: np.ndarray
@@ -182,6 +182,8 @@ def heavy_ball(
                 f"per-run X must have shape (B, n, d) and y shape (B, n) with B = {B}, got "
                 f"{X.shape} and {y.shape}"
             )
+        for b in range(B):  # each run's data, as for a shared design (y_b ≢ 0 included)
+            check_regression_data(X[b], y[b], require_underdetermined=False)
         d = X.shape[2]
     else:
         raise ValueError(f"X must have 2 or 3 axes, got shape {X.shape}")
@@ -208,7 +210,7 @@ def heavy_ball(
     residual = np.full(B, np.inf)
     diverged = np.zeros(B, dtype=bool)
     path = np.full((B, times.shape[0], d), np.nan)
-    ynorm = np.maximum(1.0, np.linalg.norm(y, axis=-1)) * np.ones(B)
+    ynorm = np.linalg.norm(y, axis=-1) * np.ones(B)  # relative to ‖y‖ (y ≢ 0 is validated)
     # working set: the active runs (compacted when runs finish or diverge, so no masking)
     act = np.arange(B)
     slot = np.arange(B)  # position of a global run in the working arrays, -1 once retired
@@ -293,7 +295,7 @@ class MGFResult:
         ``min_{t, i} min(s_i, d_i) / s_i(0)`` over the integrator's accepted steps and the
         observation times (``≤ 0`` if crossed).
     residual : float
-        ``‖Xβ − y‖ / max(1, ‖y‖)`` at ``t_final``.
+        ``‖Xβ − y‖ / ‖y‖`` (relative to ‖y‖) at ``t_final``.
     speed : float
         ``max |ẇ|`` at ``t_final`` (``u̇, v̇``), to judge that the flow has come to rest.
     status : str
@@ -492,7 +494,7 @@ def momentum_gradient_flow(
         integral_s=i_s, integral_d=i_d, alpha_plus_sq=a_plus, alpha_minus_sq=a_minus,
         alpha_inf_sq=a_inf, reference=0.5 * (a_plus - a_minus), crossed=crossed,
         crossing_time=crossing_time, min_ratio=min_ratio,
-        residual=float(np.linalg.norm(r) / max(1.0, np.linalg.norm(y))), speed=speed,
+        residual=float(np.linalg.norm(r) / np.linalg.norm(y)), speed=speed,
         status=str(sol.message), nfev=int(sol.nfev), success=success,
     )
 

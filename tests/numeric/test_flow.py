@@ -116,3 +116,16 @@ def test_atol_below_pitfall_threshold_rejected():
     u0, v0 = uv_init(0.1, 10)
     with pytest.raises(ValueError, match="atol"):
         gradient_flow_uv(X, y, u0, v0, t_max=1.0, atol=1e-300)
+
+
+def test_flow_residual_relative_to_tiny_y():
+    """A tiny y must not count as 'already converged' at β = 0 (residual relative to ‖y‖)."""
+    X, y = _data(5, 12, 0)
+    u0, v0 = uv_init(1.0, 12)
+    # uv flow: s = 1e-6 (atol = 1e-20 limits relative accuracy once |v| ~ 1e-12)
+    res = gradient_flow_uv(X, 1e-6 * y, u0, v0, t_max=1e4)
+    assert res.converged, res.message
+    assert np.linalg.norm(X @ res.beta_final - 1e-6 * y) <= 1e-9 * np.linalg.norm(1e-6 * y)
+    dual = gradient_flow_dual(X, 1e-12 * y, 1.0, t_max=1e4)
+    assert dual.converged and dual.beta.shape[0] > 1, dual.message
+    assert np.linalg.norm(X @ dual.beta_final - 1e-12 * y) <= 1e-9 * np.linalg.norm(1e-12 * y)

@@ -139,3 +139,13 @@ def test_q_functions_match_their_definitions():
         assert abs(delta_even(xv) - float(ref)) <= 1e-15 * abs(float(ref))
     big = np.array([-1.3, 0.4, 1.7])
     np.testing.assert_allclose(delta_even(big), -(q_plus(big) - q_minus(big)) / 2, rtol=1e-12)
+
+
+def test_gd_residual_relative_to_tiny_y():
+    """GD on a tiny y runs until ‖Xβ − y‖/‖y‖ ≤ tol (not until an absolute 1e-12)."""
+    X, y = _data(5, 12, 0)
+    s = 1e-12
+    u0, v0 = uv_init(1.0, 12)
+    res = gradient_descent(X, s * y, u0, v0, [0.05], 200_000, tol=1e-10)
+    assert res.converged[0] and res.steps[0] > 0
+    assert np.linalg.norm(X @ res.beta[0] - s * y) <= 1e-9 * np.linalg.norm(s * y)

@@ -177,3 +177,14 @@ def test_orders_mgd_to_mgf_and_to_modified_flow(data):
     r1, r2 = err[:-1] / err[1:], mod[:-1] / mod[1:]
     assert np.all((r1 > 1.8) & (r1 < 2.2)), r1
     assert np.all((r2 > 3.4) & (r2 < 4.6)), r2
+
+
+def test_residuals_relative_to_tiny_y(data):
+    """At t = 0 (β = 0) the residual is ‖y‖/‖y‖ = 1 however small y is."""
+    X, y = data[0], 1e-9 * data[1]
+    hb = heavy_ball(X, y, 0.1, [0.01], [0.5], [0.0])
+    assert hb.residual[0] == pytest.approx(1.0)
+    mgf = momentum_gradient_flow(X, y, 0.1, 0.1, 1e-12)
+    assert mgf.residual == pytest.approx(1.0, rel=1e-6)
+    with pytest.raises(ValueError, match="y"):
+        heavy_ball(np.stack([X, X]), np.stack([y, 0 * y]), 0.1, [0.01, 0.01], [0.5, 0.5], [1.0])
