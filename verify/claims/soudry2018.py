@@ -1,1 +1,179 @@
-"""PLACEHOLDER — being written."""
+"""Gradient descent on separable data converges to the ℓ2 max-margin direction (gd-max-margin).
+
+Soudry, Hoffer, Nacson, Gunasekar & Srebro, "The implicit bias of gradient descent on separable
+data", JMLR 19 (2018), Theorem 3 (arXiv:1710.10345): for linearly separable data, a smooth
+exponentially tailed loss (exponential, logistic) and a step ``η < 2/β_smooth``, gradient descent
+satisfies ``w_t = ŵ log t + ρ_t`` with ``ρ_t`` bounded, where ``ŵ = argmin{‖w‖₂ : Zw ≥ 1}``
+(hard-margin SVM); the direction error is ``O(1/log t)``. It is the case ``φ = ½‖·‖²`` of
+Pesme, Dragomir & Flammarion (NeurIPS 2024), whose machinery is reused here.
+
+Convention (theory sheet §1): loss summed over samples, ``Z = diag(y)X``, ``w_0 = 0``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from numeric.convex.max_margin import as_gauge, max_margin
+from numeric.instances import Instance, separable_classification
+from numeric.mirror import angle, builtin_potential, mirror_descent, mirror_flow
+from verify.claim import (
+    Claim,
+    Comparison,
+    FigureSpec,
+    NegativeControl,
+    Prediction,
+    Reference,
+    Simulation,
+)
+from verify.claims.pesme_dragomir2024 import (
+    LOG_T_QUICK,
+    RATIO_MAX,
+    SLOPE_BAND,
+    angle_figure,
+    compare_directions,
+)
+from verify.registry import register
+
+__all__ = ["GDMaxMargin", "GD_FLOW_TOL"]
+
+#: |angle_GD(k) / angle_flow(ηk) − 1| allowed at the last GD record: GD = flow + O(η) drift of
+#: the bounded term ρ (measured ratio 1.001–1.002 at k = 5e4 for η·λ_max(ZᵀZ) ∈ {0.25, 0.5})
+GD_FLOW_TOL = 0.05
+
+
+@register
+class GDMaxMargin(Claim):
+    """GD / gradient flow on separable data → ℓ2 max-margin (hard-margin SVM) direction.
+
+    Theorem (Soudry et al., JMLR 2018, Theorem 3, arXiv:1710.10345): ``w_t/‖w_t‖ → ŵ/‖ŵ‖``
+    with direction error ``O(1/log t)``. Checked on the gradient flow (the ``η → 0`` limit,
+    integrated in ``log t`` up to 1000) for exponential and logistic losses: fitted slope of
+    log(angle) vs log(log t) in [−1.3, −0.7], angle·log t within 2×, angle and margin gap
+    decreasing; and plain GD (two step sizes below ``2/β_smooth``, 5·10⁴ batched iterations)
+    stays within 5 % of the flow's angle at equal time ``t = ηk``.
+
+    Examples
+    --------
+    >>> from verify import registry
+    >>> registry.get("gd-max-margin").check(seed=0).passed  # doctest: +SKIP
+    True
+    """
+
+    id = "gd-max-margin"
+    title = "Gradient descent on separable data converges to the ℓ2 max-margin direction"
+    reference = Reference(
+        authors="Daniel Soudry, Elad Hoffer, Mor Shpigel Nacson, Suriya Gunasekar, Nathan Srebro",
+        year=2018,
+        title="The implicit bias of gradient descent on separable data",
+        venue="JMLR 19(70)",
+        theorem="Theorem 3",
+        arxiv="1710.10345",
+    )
+    statement = (
+        "For linearly separable data and an exponentially tailed loss, gradient descent with "
+        "$\\eta<2/\\beta_{\\rm smooth}$ satisfies $w_t=\\hat w\\log t+\\rho_t$ with $\\rho_t$ "
+        "bounded and $\\hat w=\\arg\\min\\{\\|w\\|_2: y_i\\langle x_i,w\\rangle\\ge 1\\}$, so "
+        "$\\angle(w_t,\\hat w)=O(1/\\log t)$."
+    )
+    kind = "order"
+    tolerance_note = (
+        "Rate O(1/log t) (Soudry et al. Thm 3; sheet §1.5 measures angle·log t = 1.26–1.29): the "
+        "fitted slope of log(angle) vs log(log t) over log t ∈ [30, 1000] must lie in "
+        "[-1.3, -0.7] and angle·log t vary by at most 2×; the ℓ1/ℓ∞ max margins in place of ℓ2 "
+        "give slope ≈ 0. Flow integrated in σ = log t by Radau (rtol 1e-8); SVM by cvxpy with a "
+        "duality gap ≤ 1e-6. GD vs flow: 5 % on the angle ratio at equal time, an O(η) effect "
+        "measured at ≤ 0.2 %."
+    )
+
+    def default_instance(self, seed: int = 0, profile: str = "quick", **_: Any) -> Instance:
+        X, y = separable_classification(8, 16, seed)
+        Z = y[:, None] * X
+        lam = float(np.linalg.eigvalsh(Z.T @ Z).max())
+        iters = 50000 if profile == "quick" else 200000
+        return Instance(X, y, seed, {"losses": ["exp", "logistic"], "log_t": list(LOG_T_QUICK),
+                                     "gd_steps": [0.25 / lam, 0.5 / lam], "gd_iterations": iters},
+                        name="separable_classification(n=8, d=16)")
+
+    def instances(self):
+        from hypothesis import strategies as st
+
+        return st.integers(0, 2**16).map(
+            lambda s: self.default_instance(seed=s).with_params(gd_iterations=5000))
+
+    def predict(self, instance: Instance) -> Prediction:
+        sol = max_margin(instance.X, instance.y, "l2")
+        entry = {"beta": sol.beta, "gauge": [2.0, 1.0, 1.0], "margin": sol.margin,
+                 "kind": "lp", "p": 2}
+        vals = {f"quadratic[{lo}]": entry for lo in instance.params["losses"]}
+        cert = {"solver": "cvxpy-clarabel", "accepted": sol.certificate.accepted,
+                "max_primal_residual": sol.certificate.primal_residual,
+                "max_relative_duality_gap": sol.certificate.optimality_residual}
+        return Prediction("ℓ2 max-margin (hard-margin SVM) direction", vals, cert)
+
+    def simulate(self, instance: Instance) -> Simulation:
+        pot = builtin_potential("quadratic")
+        grid = np.asarray(instance.params["log_t"], float)
+        losses = list(instance.params["losses"])
+        res = mirror_flow(instance.X, instance.y, pot, grid, loss=losses)
+        if res.diverged.any():
+            return Simulation({}, diverged=True, info={"reason": "; ".join(res.messages)})
+        runs = {f"quadratic[{lo}]": {"beta": res.beta[b], "log_t": grid, "loss": lo}
+                for b, lo in enumerate(losses)}
+        etas = np.asarray(instance.params["gd_steps"], float)
+        K = int(instance.params["gd_iterations"])
+        rec = np.unique(np.logspace(1, np.log10(K), 8).astype(int))
+        gd = mirror_descent(instance.X, instance.y, pot, etas, rec, loss="exp")
+        if gd.diverged.any():
+            return Simulation({}, diverged=True, info={"reason": "GD diverged (step too large)"})
+        flows = [mirror_flow(instance.X, instance.y, pot, np.log(eta * rec)) for eta in etas]
+        gd_vals = {"steps": rec, "etas": etas, "beta": gd.beta,
+                   "flow_beta": np.stack([f.beta[0] for f in flows])}
+        return Simulation({"runs": runs, "gd": gd_vals},
+                          info={"flow_seconds": round(res.elapsed_s, 3)})
+
+    def compare(self, instance, prediction, simulation) -> Comparison:
+        base = compare_directions(instance, prediction, simulation, set())
+        metrics = dict(base.metrics)
+        gd = simulation.values["gd"]
+        pred_beta = np.asarray(next(iter(prediction.values.values()))["beta"])
+        ok_gd = True
+        for b, eta in enumerate(gd["etas"]):
+            a_gd = angle(gd["beta"][b], pred_beta[None, :])
+            a_fl = angle(gd["flow_beta"][b], pred_beta[None, :])
+            dev = abs(a_gd[-1] / a_fl[-1] - 1.0)
+            metrics[f"gd[eta={eta:.3g}].angle_final"] = float(a_gd[-1])
+            metrics[f"gd[eta={eta:.3g}].angle_ratio_to_flow_minus_1"] = float(dev)
+            ok_gd &= bool(dev <= GD_FLOW_TOL and np.all(np.diff(a_gd) < 0))
+        tol = {**base.tolerance, "gd_vs_flow_angle": GD_FLOW_TOL,
+               "slope_band": f"[{SLOPE_BAND[0]}, {SLOPE_BAND[1]}]",
+               "angle_logt_ratio_max": RATIO_MAX}
+        passed = base.passed and ok_gd
+        msg = base.message if ok_gd else base.message + "; GD does not track the flow"
+        return Comparison(bool(passed), base.metric, metrics, tol, msg)
+
+    def negative_controls(self, instance, prediction, simulation) -> list[NegativeControl]:
+        out = []
+        for g in ("l1", "linf"):
+            sol = max_margin(instance.X, instance.y, g)
+            spec = as_gauge(g)
+            vals = {k: {**v, "beta": sol.beta, "gauge": [spec.p, 1.0, 1.0],
+                        "margin": sol.margin} for k, v in prediction.values.items()}
+            out.append(NegativeControl(f"{g}-max-margin", f"{g} max-margin direction in place "
+                                       "of the ℓ2 (SVM) direction",
+                                       Prediction(f"{g} max margin", vals)))
+        return out
+
+    def figures(self, instance, prediction, simulation, comparison) -> list[FigureSpec]:
+        return [angle_figure(instance, prediction, simulation,
+                             "Gradient flow: angle to the ℓ2 max-margin direction vs log t")]
+
+    def notes(self, instance, prediction, simulation) -> list[str]:
+        return ["Gradient flow integrated in σ = log t (Radau); GD = Euler steps, batched over "
+                "two step sizes 0.25/λ_max and 0.5/λ_max of ZᵀZ, below 2/β_smooth: the Hessian "
+                "Zᵀdiag(e^{−m})Z of the summed exp loss is ZᵀZ at w = 0 and shrinks as the "
+                "margins grow.",
+                "Reaching log t = 1000 with GD would need e^1000 steps; the rate is checked on "
+                "the flow, and GD is checked to follow the flow at equal time."]
