@@ -340,3 +340,27 @@ def test_solution_scales_with_y():
     small = implicit_bias_solution(X, s * y, 0.1 * np.sqrt(s))
     assert small.certificate.accepted
     assert _rel(small.beta / s, sol.beta) < 1e-8
+
+
+@pytest.mark.parametrize(
+    ("alpha", "depth"),
+    [(1e300, 2), (1e4, 2), (1e-31, 2), (1e-30, 3), (1e7, 3), (1e-6, 4)],
+)
+def test_alpha_outside_supported_range_raises(alpha, depth):
+    X, y = _data(5, 12, 0)
+    with pytest.raises(ValueError, match="alpha"):
+        implicit_bias_solution(X, y, alpha, depth=depth)
+    vec = np.full(12, 0.5)
+    vec[3] = alpha  # vector α: every entry is checked
+    with pytest.raises(ValueError, match="alpha"):
+        implicit_bias_solution(X, y, vec, depth=depth)
+
+
+@pytest.mark.parametrize(("alpha", "depth"), [(1e-30, 2), (0.999e3, 2), (1.001e-20 ** (1 / 3), 3),
+                                              (0.999e16 ** (1 / 3), 3), (1e-5, 4),
+                                              (1.001e-20 ** 0.2, 5), (0.999e16 ** 0.25, 4)])
+def test_alpha_at_edges_of_supported_range_certified(alpha, depth):
+    for seed in range(3):
+        X, y = _data(5, 12, seed)
+        sol = implicit_bias_solution(X, y, alpha, depth=depth)
+        assert sol.certificate.accepted, (seed, sol.certificate)
