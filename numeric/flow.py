@@ -36,6 +36,10 @@ __all__ = ["FlowResult", "gradient_flow_uv", "gradient_flow_depth", "gradient_fl
 
 _BLOWUP = 1e150
 _GROWTH = 1e6  # growth of max|state| that, with a failed integrator, counts as a blow-up
+#: default cap on accepted integrator steps per run: far above what a converging run needs
+#: (the claims' flows take at most a few thousand), so a run stuck at a residual floor above
+#: ``tol`` (e.g. depth 3, α = 5: DOP853 ~1e5 steps per unit time) stops instead of hanging
+MAX_STEPS = 200_000
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class FlowResult:
     residual : float
         Final ``‖Xβ − y‖ / ‖y‖`` (relative to ‖y‖).
     converged : bool
-        ``residual ≤ tol`` was reached before ``t_max``.
+        ``residual ≤ tol`` was reached before ``t_max`` and within ``max_steps`` steps.
     diverged : bool
         The state became non-finite or exceeded 1e150 in magnitude, or the integrator failed
         (step size collapse) after the state grew by more than 1e6 × (1 + max|state₀|).
@@ -71,6 +75,16 @@ class FlowResult:
     diverged: bool
     nfev: int
     message: str
+
+
+def _check_max_steps(max_steps) -> int:
+    if (
+        isinstance(max_steps, bool)
+        or not isinstance(max_steps, numbers.Integral)
+        or max_steps < 1
+    ):
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    return int(max_steps)
 
 
 def _check_common(X, y, t_max, rtol, atol, n_samples, tol):
@@ -97,7 +111,7 @@ def _thin(ts: list, states: list, keep: int) -> tuple[list, list]:
 
 
 def _run(rhs, state0, beta_of, X, y, *, t_max, rtol, atol, n_samples, tol, method, jac=None,
-         max_steps=5_000_000):
+         max_steps=MAX_STEPS):
     """Integrate step by step with a scipy ``OdeSolver``; stop at residual ≤ tol or blow-up.
 
     The residual is checked at every accepted step (no root finding on the interpolant, which is
@@ -158,7 +172,11 @@ def _run(rhs, state0, beta_of, X, y, *, t_max, rtol, atol, n_samples, tol, metho
                 message = f"residual {residual:.3e} <= tol {tol:.1e} at t = {solver.t:.6g}"
                 break
             if steps >= max_steps:
-                message = f"stopped after max_steps = {max_steps}: residual {residual:.3e}"
+                message = (
+                    f"not converged: stopped after max_steps = {max_steps} accepted steps at "
+                    f"t = {solver.t:.6g} with residual {residual:.3e} > tol {tol:.1e} (a residual "
+                    f"floor of the integrator, or t_max too long for this cap)"
+                )
                 break
     if not message:
         message = f"not converged by t_max = {t_max:g}: residual {residual:.3e} > tol {tol:.1e}"
@@ -191,6 +209,7 @@ def gradient_flow_uv(
     atol: float = 1e-20,
     n_samples: int = 200,
     tol: float = 1e-10,
+    max_steps: int = MAX_STEPS,
 ) -> FlowResult:
     """Raw gradient flow of ``F(u, v) = L(u ⊙ v)``: ``u̇ = −v ⊙ g``, ``v̇ = −u ⊙ g``.
 
@@ -214,12 +233,17 @@ def gradient_flow_uv(
         Maximum number of stored samples of the path.
     tol : float
         Relative residual at which the flow is stopped and declared converged.
+    max_steps : int
+        Cap on accepted integrator steps (default ``MAX_STEPS = 200_000``); reaching it stops
+        the run with ``converged = False`` and a message saying so (a run stuck at a residual
+        floor above ``tol`` would otherwise take ~forever).
 
     Returns
     -------
     FlowResult
     """
     X, y, t_max, rtol, atol, n_samples, tol = _check_common(X, y, t_max, rtol, atol, n_samples, tol)
+    max_steps = _check_max_steps(max_steps)
     if atol < 1e-20:
         raise ValueError(f"atol must be >= 1e-20 (regression.md §10.1), got {atol!r}")
     n, d = X.shape
@@ -250,6 +274,7 @@ def gradient_flow_uv(
         n_samples=n_samples,
         tol=tol,
         method="DOP853",
+        max_steps=max_steps,
     )
 
 
@@ -264,6 +289,7 @@ def gradient_flow_depth(
     atol: float = 1e-20,
     n_samples: int = 200,
     tol: float = 1e-10,
+    max_steps: int = MAX_STEPS,
 ) -> FlowResult:
     """Raw gradient flow of ``β = w₊^D − w₋^D`` from ``w₊(0) = w₋(0) = α``.
 
@@ -279,10 +305,11 @@ def gradient_flow_depth(
         Initial weights, > 0.
     depth : int
         ``D ≥ 2``.
-    t_max, rtol, atol, n_samples, tol
+    t_max, rtol, atol, n_samples, tol, max_steps
         As in :func:`gradient_flow_uv`.
     """
     X, y, t_max, rtol, atol, n_samples, tol = _check_common(X, y, t_max, rtol, atol, n_samples, tol)
+    max_steps = _check_max_steps(max_steps)
     if atol < 1e-20:
         raise ValueError(f"atol must be >= 1e-20 (regression.md §10.1), got {atol!r}")
     n, d = X.shape
@@ -312,6 +339,7 @@ def gradient_flow_depth(
         n_samples=n_samples,
         tol=tol,
         method="DOP853",
+        max_steps=max_steps,
     )
 
 
@@ -327,6 +355,7 @@ def gradient_flow_dual(
     n_samples: int = 200,
     tol: float = 1e-10,
     method: str = "auto",
+    max_steps: int = MAX_STEPS,
 ) -> FlowResult:
     """Gradient flow on the network, integrated in the n-dimensional dual coordinates.
 
@@ -345,8 +374,8 @@ def gradient_flow_dual(
         Scale, > 0.
     reference : array_like, shape (d,), optional
         ``β̃₀`` (None means 0).
-    t_max, rtol, atol, n_samples, tol
-        As in :func:`gradient_flow_uv` (``atol`` applies to ``G``).
+    t_max, rtol, atol, n_samples, tol, max_steps
+        As in :func:`gradient_flow_uv` (``atol`` applies to ``G``; ``max_steps`` per attempt).
     method : {"auto", "LSODA", "Radau", "BDF"}
         Stiff-capable scipy integrator. ``"auto"``: LSODA (fastest), and if LSODA's state becomes
         non-finite (its first huge step on the plateau at tiny α can overflow ``a sinh``), the
@@ -354,6 +383,7 @@ def gradient_flow_dual(
         flow is a gradient flow of a convex function and cannot truly diverge.
     """
     X, y, t_max, rtol, atol, n_samples, tol = _check_common(X, y, t_max, rtol, atol, n_samples, tol)
+    max_steps = _check_max_steps(max_steps)
     if method not in ("auto", "LSODA", "Radau", "BDF"):
         raise ValueError(f"method must be 'auto', 'LSODA', 'Radau' or 'BDF', got {method!r}")
     n, d = X.shape
@@ -392,6 +422,7 @@ def gradient_flow_dual(
             tol=tol,
             method=m,
             jac=jac,
+            max_steps=max_steps,
         )
 
     if method != "auto":

@@ -129,3 +129,25 @@ def test_flow_residual_relative_to_tiny_y():
     dual = gradient_flow_dual(X, 1e-12 * y, 1.0, t_max=1e4)
     assert dual.converged and dual.beta.shape[0] > 1, dual.message
     assert np.linalg.norm(X @ dual.beta_final - 1e-12 * y) <= 1e-9 * np.linalg.norm(1e-12 * y)
+
+
+def test_flow_stuck_at_residual_floor_stops_at_max_steps():
+    """Depth 3, α = 5: DOP853 stalls at a residual ~1e-9 > tol; the step cap ends the run."""
+    X, y = _data(5, 12, 0)
+    res = gradient_flow_depth(X, y, 5.0, 3, t_max=1e6, max_steps=2000)
+    assert not res.converged and not res.diverged
+    assert "max_steps = 2000" in res.message
+    assert res.nfev <= 13 * 2000  # DOP853: 12 evaluations per step (+ rejected steps)
+    assert np.isfinite(res.residual) and res.residual > 1e-10
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, True])
+def test_max_steps_validated(bad):
+    X, y = _data(5, 12, 0)
+    u0, v0 = uv_init(0.5, 12)
+    with pytest.raises(ValueError, match="max_steps"):
+        gradient_flow_uv(X, y, u0, v0, t_max=1.0, max_steps=bad)
+    with pytest.raises(ValueError, match="max_steps"):
+        gradient_flow_depth(X, y, 0.5, 3, t_max=1.0, max_steps=bad)
+    with pytest.raises(ValueError, match="max_steps"):
+        gradient_flow_dual(X, y, 0.5, t_max=1.0, max_steps=bad)
