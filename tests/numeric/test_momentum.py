@@ -188,3 +188,39 @@ def test_residuals_relative_to_tiny_y(data):
     assert mgf.residual == pytest.approx(1.0, rel=1e-6)
     with pytest.raises(ValueError, match="y"):
         heavy_ball(np.stack([X, X]), np.stack([y, 0 * y]), 0.1, [0.01, 0.01], [0.5, 0.5], [1.0])
+
+
+def test_heavy_ball_iteration_cap(data):
+    """γ = 1e-9, T = 100 would be 1e11 iterations: rejected up front, naming the parameters."""
+    X, y = data
+    with pytest.raises(ValueError, match="stepsizes/times"):
+        heavy_ball(X, y, 0.1, [1e-9], [0.0], [100.0])
+    # a batch is rejected if any run exceeds the cap
+    with pytest.raises(ValueError, match="MAX_ITERATIONS"):
+        heavy_ball(X, y, 0.1, [0.1, 1e-6], [0.0, 0.5], [10.0])
+
+
+def test_mgf_rejects_stiff_lambda_for_explicit_method(data):
+    X, y = data
+    with pytest.raises(ValueError, match="lam"):
+        momentum_gradient_flow(X, y, 0.1, 1e-9, 100.0)
+    # an implicit method is allowed to try (short horizon here)
+    res = momentum_gradient_flow(X, y, 0.1, 1e-4, 1.0, method="Radau", path_only=True)
+    assert res.success
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "name"),
+    [
+        (stepsize_for, (-1.0, 0.5), "lam"),
+        (stepsize_for, (0.5, 1.0), "momentum"),
+        (invariant_lambda, (0.1, 1.0), "momentum"),
+        (invariant_lambda, (0.1, -0.1), "momentum"),
+        (invariant_lambda, (0.0, 0.5), "stepsize"),
+        (time_step, (0.1, 1.5), "momentum"),
+        (time_step, (np.nan, 0.5), "stepsize"),
+    ],
+)
+def test_conversions_validate(func, args, name):
+    with pytest.raises(ValueError, match=name):
+        func(*args)
