@@ -49,6 +49,8 @@ def q_even(x):
     """``q(x) = −½ ln((1 − x²)²) = −ln|1 − x²|`` (Even et al. 2023, Thm. 1)."""
     x = np.asarray(x, dtype=np.float64)
     x2 = x * x
+    if x2.ndim == 0:  # a scalar: x * x is a numpy scalar, which cannot be an ``out`` buffer
+        return -_log_abs_one_minus(x2)
     if x2.size and float(np.max(x2)) < 1.0:
         out = np.log1p(-x2, out=x2)
         return np.negative(out, out=out)

@@ -24,6 +24,7 @@ The module also holds two references used by the saddle-to-saddle claim:
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -416,7 +417,8 @@ def lasso_homotopy(X, y, *, max_knots: int | None = None, tie_tol: float = 1e-9)
     X : array_like, shape (n, d)
     y : array_like, shape (n,)
     max_knots : int, optional
-        Safety cap (default ``20 d + 50``).
+        Safety cap, an integer ≥ 2 (a path has at least two knots; default ``20 d + 50``);
+        reaching it raises RuntimeError.
     tie_tol : float
         Relative gap below which two events are simultaneous (raises GeneralPositionError).
 
@@ -429,6 +431,13 @@ def lasso_homotopy(X, y, *, max_knots: int | None = None, tie_tol: float = 1e-9)
     n, d = X.shape
     if max_knots is None:
         max_knots = 20 * d + 50
+    elif (
+        isinstance(max_knots, bool)
+        or not isinstance(max_knots, numbers.Integral)
+        or max_knots < 2
+    ):
+        raise ValueError(f"max_knots must be an integer >= 2 (or None), got {max_knots!r}")
+    max_knots = int(max_knots)
     c0 = X.T @ y / n
     lam = float(np.max(np.abs(c0)))
     lam_floor = 1e-11 * lam  # below this a knot is rounding noise (the path has ended)

@@ -107,9 +107,13 @@ def hyperbolic_entropy(beta, alpha) -> float:
     """``ψ_α(β) = ½ Σ [β asinh(β/α²) − √(β² + α⁴) + α²]`` (convention of ``regression.md`` §0).
 
     Evaluated as ``½ Σ [β asinh(β/α²) − (√(β²+α⁴) − α²)]`` with the second bracket written as
-    ``β² / (√(β²+α⁴) + α²)`` to avoid cancellation.
+    ``β² / (√(β²+α⁴) + α²)`` to avoid cancellation. ``beta`` must be finite and ``alpha > 0``
+    (scalar or one entry per coordinate of ``beta``); ValueError otherwise.
     """
-    beta = np.asarray(beta, dtype=np.float64)
+    beta = as_finite_array(beta, "beta")
+    alpha = check_alpha(alpha, beta.shape[0] if beta.ndim == 1 else None)
+    if np.ndim(alpha) and beta.ndim != 1:
+        raise ValueError(f"a vector alpha needs a 1-axis beta, got beta shape {beta.shape}")
     log_a = 2.0 * np.log(np.asarray(alpha, dtype=np.float64))
     a = np.exp(log_a)
     with np.errstate(over="ignore"):
@@ -145,6 +149,14 @@ def bregman_gradient_difference(beta, reference, log_a) -> np.ndarray:
     return out
 
 
+def _check_deep(depth) -> int:
+    """``depth`` for the depth-D functions: an integer ≥ 3 (at D = 2, c = D − 2 = 0)."""
+    if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 3:
+        raise ValueError(f"depth must be an integer >= 3 here (h_D divides by D - 2), got "
+                         f"{depth!r}")
+    return int(depth)
+
+
 def _log1p_checked(v):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log1p(v)
@@ -154,7 +166,9 @@ def h_depth(s, depth: int, log_scale=0.0) -> np.ndarray:
     """``exp(log_scale) · h_D(s)``, ``h_D(s) = (1−cs)^{−D/c} − (1+cs)^{−D/c}``, ``c = D − 2``.
 
     Defined on ``|s| < 1/c``; evaluated in the log domain (Woodworth et al. 2020, §4).
+    ``depth`` must be an integer ≥ 3 (``h_D`` has ``D − 2`` in a denominator; ValueError).
     """
+    depth = _check_deep(depth)
     s = np.asarray(s, dtype=np.float64)
     c = depth - 2.0
     p = depth / c
@@ -195,8 +209,10 @@ def h_depth_inverse(z, depth: int, log_z=None) -> np.ndarray:
     ``log_z`` (optional) gives ``log|z|`` when ``z`` itself under/overflows. Bisection on
     ``log h_D(s) = log|z|`` followed by safeguarded Newton steps on the same equation, which is
     well conditioned for small ``s`` (``log h_D(s) ≈ log(2Ds)``). Close to the boundary
-    ``1 − c|s| ≲ 1e-16`` the answer is limited by float64 resolution of ``s``.
+    ``1 − c|s| ≲ 1e-16`` the answer is limited by float64 resolution of ``s``. ``depth`` must
+    be an integer ≥ 3 (ValueError).
     """
+    depth = _check_deep(depth)
     z = np.asarray(z, dtype=np.float64)
     c = depth - 2.0
     p = depth / c

@@ -149,3 +149,10 @@ def test_gd_residual_relative_to_tiny_y():
     res = gradient_descent(X, s * y, u0, v0, [0.05], 200_000, tol=1e-10)
     assert res.converged[0] and res.steps[0] > 0
     assert np.linalg.norm(X @ res.beta[0] - s * y) <= 1e-9 * np.linalg.norm(s * y)
+
+
+def test_q_even_accepts_scalars():
+    """q(x) = −ln|1 − x²| on a Python float (was a TypeError from the in-place log1p)."""
+    assert q_even(0.1) == pytest.approx(-np.log(1 - 0.01), rel=1e-15)
+    assert q_even(2.0) == pytest.approx(-np.log(3.0), rel=1e-15)
+    np.testing.assert_allclose(q_even(np.array([0.1, 0.2])), -np.log(1 - np.array([0.01, 0.04])))

@@ -364,3 +364,26 @@ def test_alpha_at_edges_of_supported_range_certified(alpha, depth):
         X, y = _data(5, 12, seed)
         sol = implicit_bias_solution(X, y, alpha, depth=depth)
         assert sol.certificate.accepted, (seed, sol.certificate)
+
+
+@pytest.mark.parametrize("depth", [2, 1, 2.5, True])
+def test_depth_functions_need_depth_at_least_3(depth):
+    with pytest.raises(ValueError, match="depth"):
+        ib.h_depth(0.1, depth)
+    with pytest.raises(ValueError, match="depth"):
+        ib.h_depth_inverse(0.1, depth)
+
+
+@pytest.mark.parametrize("alpha", [-1.0, 0.0, np.nan, [0.5, -0.5, 0.5]])
+def test_hyperbolic_entropy_rejects_bad_alpha(alpha):
+    with pytest.raises(ValueError, match="alpha"):
+        ib.hyperbolic_entropy(np.array([0.1, -0.2, 0.3]), alpha)
+
+
+def test_hyperbolic_entropy_value():
+    """ψ_α at one point against the formula of regression.md §0 (direct evaluation)."""
+    b, a = np.array([0.3, -1.2]), 0.7
+    direct = 0.5 * np.sum(b * np.arcsinh(b / a**2) - np.sqrt(b**2 + a**4) + a**2)
+    assert ib.hyperbolic_entropy(b, a) == pytest.approx(direct, rel=1e-13)
+    with pytest.raises(ValueError, match="beta"):
+        ib.hyperbolic_entropy([np.inf], a)

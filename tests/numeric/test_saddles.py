@@ -177,3 +177,10 @@ def test_min_l1_cvxpy_certificate_relative_to_y():
     # the same scaled problem is solved, so relative residuals agree (absolute ones would not)
     assert cert_s.primal_residual == pytest.approx(cert.primal_residual, rel=0.2)
     assert cert_s.optimality_residual == pytest.approx(cert.optimality_residual, rel=0.2)
+
+
+@pytest.mark.parametrize("bad", [0, 1, 2.5, -3, True])
+def test_lasso_homotopy_max_knots_validated(bad):
+    X, y = _data(0)
+    with pytest.raises(ValueError, match="max_knots"):
+        lasso_homotopy(X, y, max_knots=bad)
