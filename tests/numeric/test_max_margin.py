@@ -1,0 +1,117 @@
+"""φ∞-max-margin solutions checked against independent scipy solvers (SLSQP / HiGHS LP)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog, minimize
+
+from numeric.convex.max_margin import as_gauge, margin_ratio, max_margin
+from numeric.instances import separable_classification
+
+
+@pytest.fixture(scope="module")
+def data():
+    return separable_classification(8, 16, 0)
+
+
+def _split_slsqp(Z, w_pos, w_neg):
+    """min Σ w₊ b₊² + w₋ b₋² s.t. Z(b₊ − b₋) ≥ 1, b ≥ 0 (squared gauge, same minimiser)."""
+    d = Z.shape[1]
+
+    def f(v):
+        return w_pos * v[:d] @ v[:d] + w_neg * v[d:] @ v[d:]
+
+    cons = [{"type": "ineq", "fun": lambda v: Z @ (v[:d] - v[d:]) - 1.0,
+             "jac": lambda v: np.hstack([Z, -Z])}]
+    res = minimize(f, np.ones(2 * d), jac=lambda v: 2 * np.r_[w_pos * v[:d], w_neg * v[d:]],
+                   constraints=cons, bounds=[(0, None)] * (2 * d), method="SLSQP",
+                   options={"ftol": 1e-14, "maxiter": 2000})
+    return res.x[:d] - res.x[d:]
+
+
+def test_l2_matches_slsqp_svm(data):
+    X, y = data
+    sol = max_margin(X, y, "l2")
+    ref = _split_slsqp(y[:, None] * X, 1.0, 1.0)
+    assert sol.certificate.accepted
+    np.testing.assert_allclose(sol.beta, ref, atol=1e-5)
+
+
+def test_asymmetric_gauge_matches_slsqp(data):
+    X, y = data
+    from symbolic.horizon import horizon_function, parse_potential
+
+    hf = horizon_function(*parse_potential("asymmetric"))
+    sol = max_margin(X, y, hf)
+    ref = _split_slsqp(y[:, None] * X, 1.0, 4.0)
+    assert sol.certificate.accepted
+    np.testing.assert_allclose(sol.beta, ref, atol=1e-5)
+    pos, neg = np.maximum(sol.beta, 0), np.maximum(-sol.beta, 0)
+    assert sol.value == pytest.approx(np.sqrt(pos @ pos + 4 * neg @ neg), rel=1e-9)
+
+
+def _lp_l1(Z):
+    n, d = Z.shape
+    res = linprog(np.ones(2 * d), A_ub=-np.hstack([Z, -Z]), b_ub=-np.ones(n),
+                  bounds=[(0, None)] * (2 * d), method="highs")
+    return res.fun
+
+
+def _lp_linf(Z):
+    n, d = Z.shape
+    c = np.r_[np.zeros(d), 1.0]
+    A = np.vstack([np.hstack([-Z, np.zeros((n, 1))]),
+                   np.hstack([np.eye(d), -np.ones((d, 1))]),
+                   np.hstack([-np.eye(d), -np.ones((d, 1))])])
+    b = np.r_[-np.ones(n), np.zeros(2 * d)]
+    res = linprog(c, A_ub=A, b_ub=b, bounds=[(None, None)] * (d + 1), method="highs")
+    return res.fun
+
+
+def test_l1_and_linf_values_match_lp(data):
+    X, y = data
+    Z = y[:, None] * X
+    assert max_margin(X, y, "l1").value == pytest.approx(_lp_l1(Z), rel=1e-7)
+    assert max_margin(X, y, "linf").value == pytest.approx(_lp_linf(Z), rel=1e-7)
+
+
+def test_lp_norms_order_and_margin(data):
+    X, y = data
+    sols = {p: max_margin(X, y, p) for p in (1, 2, 3, np.inf)}
+    for sol in sols.values():
+        assert sol.certificate.accepted
+        assert sol.certificate.optimality_residual >= -1e-12
+        assert sol.margin == pytest.approx(1.0 / sol.value, rel=1e-6)
+        assert margin_ratio(X, y, sol.beta, sol.gauge) == pytest.approx(sol.margin, rel=1e-9)
+    # d > n: the directions differ (sheet §5 pitfall)
+    assert np.linalg.norm(sols[2].direction - sols[np.inf].direction) > 1e-2
+
+
+def test_not_separable_is_a_clear_error():
+    X = np.array([[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]])
+    y = np.array([1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match="not linearly separable"):
+        max_margin(X, y, "l2")
+
+
+@pytest.mark.parametrize("bad", ["l7x", 0.5, "spam", object()])
+def test_bad_gauge(bad, data):
+    X, y = data
+    with pytest.raises(ValueError, match="gauge"):
+        max_margin(X, y, bad)
+
+
+def test_bad_labels(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="labels"):
+        max_margin(X, np.arange(8.0), "l2")
+
+
+def test_gauge_polar_duality():
+    rng = np.random.default_rng(1)
+    g = as_gauge(2.0)
+    spec = type(g)(3.0, 1.0, 8.0)
+    for _ in range(20):
+        b, v = rng.standard_normal(5), rng.standard_normal(5)
+        assert b @ v <= spec(b) * spec.polar(v) + 1e-12
