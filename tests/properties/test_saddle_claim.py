@@ -2,29 +2,59 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
 from verify import registry
+from verify.claim import Prediction
 from verify.claims.pesme_flammarion2023 import saddle_instance
 
 CLAIM = registry.get("saddle-to-saddle")
 
 
-def test_default_check_passes_and_controls_rejected():
-    ev = CLAIM.check(seed=0)
-    assert ev.kind == "order"
-    assert ev.passed, ev.message
-    names = {c.name for c in ev.controls}
+@pytest.fixture(scope="module")
+def parts():
+    """Prediction and simulation of the default instance, without the full check (the check
+    itself, with every control, is run once by tests/verify/test_conformance.py)."""
+    inst = CLAIM.build_instance(seed=0)
+    start = time.perf_counter()
+    pred = CLAIM.predict(inst)
+    sim = CLAIM.simulate(inst)
+    return inst, pred, sim, time.perf_counter() - start
+
+
+def test_declared_kind_controls_and_figure(parts):
+    """What conformance does not assert: the kind, the named controls, the figure's size."""
+    inst, pred, sim, elapsed = parts
+    assert CLAIM.kind == "order"
+    names = {c.name for c in CLAIM.negative_controls(inst, pred, sim)}
     assert {"wrong-time-scale", "lasso-path", "relaxed-lasso"} <= names
-    assert all(c.rejected for c in ev.controls)
-    assert -1.3 <= ev.metrics["order_slope"] <= -0.7
-    assert ev.metrics["last_saddle_vs_min_l1"] <= 1e-6
-    fig = ev.figures[0]
-    assert any(s.style == "reference" for s in fig.series)
+    comp = CLAIM.compare(inst, pred, sim)
+    assert comp.passed and comp.metric == "order_slope", comp.message
+    assert -1.3 <= comp.metrics["order_slope"] <= -0.7
+    assert comp.metrics["last_saddle_vs_min_l1"] <= 1e-6
+    fig = CLAIM.figures(inst, pred, sim, comp)[0]
     assert all(len(s.x) <= 400 for s in fig.series)
-    assert ev.elapsed_s < 40
+    assert elapsed < 40
+
+
+def test_deciding_metric_is_the_first_failed_check(parts):
+    """A comparison failing only the end-point check must report that metric, not the slope."""
+    inst, pred, sim, _ = parts
+    wrong_l1 = np.asarray(pred.values["beta_l1"]) + 1.0
+    bad = Prediction("wrong min-ℓ1 point", {**pred.values, "beta_l1": wrong_l1})
+    comp = CLAIM.compare(inst, bad, sim)
+    assert not comp.passed
+    assert comp.metric == "last_saddle_vs_min_l1", (comp.metric, comp.message)
+    # a control failing several checks reports the first one in the documented order
+    halved = Prediction("times / 2", {**pred.values,
+                                      "times": np.asarray(pred.values["times"]) / 2.0})
+    comp = CLAIM.compare(inst, halved, sim)
+    assert not comp.passed and comp.metric == "order_slope"  # order is the first check
+    assert not -1.3 <= comp.metrics["order_slope"] <= -0.7, comp.message
 
 
 def test_default_instance_has_a_deletion_in_the_lasso_sense():
