@@ -264,7 +264,9 @@ class MirrorHorizon(Claim):
             grid = np.asarray(instance.params["log_t_hypentropy"] if name == "hypentropy"
                               else instance.params["log_t"], float)
             for loss in instance.params["losses"]:
-                res = mirror_flow(instance.X, instance.y, pot, grid, loss=loss)
+                budget = None if name in _BUILTIN_NUMERIC else 120.0
+                res = mirror_flow(instance.X, instance.y, pot, grid, loss=loss,
+                                  max_seconds=budget)
                 if res.diverged.any():
                     return Simulation({}, diverged=True,
                                       info={"reason": "; ".join(res.messages)})
