@@ -389,9 +389,7 @@ def mirror_flow(
             w, dw = _loss_weights(Z @ be, s, lo)
             core = (Z.T * dw) @ Z
             if not primal:
-                # dβ/dθ is unbounded where ϕ″(β) = 0 (|x|^p, p > 2, at a sign change): an
-                # approximate Jacobian keeps the Radau Newton iteration well conditioned there
-                return -core * np.minimum(pot.inv_hess(z), 1e4)[None, :]
+                return -core * pot.inv_hess(z)[None, :]
             h = pot.hess(be)
             return -core / h[:, None] - np.diag((Z.T @ w) * pot.hess_deriv(be) / h**2)
 
