@@ -549,15 +549,25 @@ class MomentumSparsity(Claim):
     )
     tolerance_note = (
         "Gap 0.02: theory sheet §5.4 (β_m = 0.9 vs 0.5 differ by ≤ 0.008 up to λ = 2). "
-        "Monotonicity slack 2e-3: MGD stops at 400 time units with residual ≲ 1e-6, and the "
+        "Monotonicity slack 2e-3: MGD stops at 400 time units with relative residual "
+        "‖Xβ−y‖/‖y‖ ≤ 6.4e-6 (measured, below), and the "
         "β_m = 0.5 runs differ from the MGF by O(1−β_m); real increases between grid points "
         "are ≥ 0.01. λ ≤ 2 only: at λ = 4 the β_m = 0.5 run has γ = 1 and diverges or leaves "
         "the MGF regime on some seeds (measured), so the claim is not checked there. Measured over "
         "30 seeds (100–129, λ ∈ {0.02, 0.1, 0.3, 1, 2}): 59/60 sequences monotone, gap median "
         "0.0055, 90 % quantile 0.0077, one outlier seed at 0.050; fraction 0.8 and the 75 % "
-        "quantile keep one atypical seed in six from deciding the verdict."
+        "quantile keep one atypical seed in six from deciding the verdict. Seed blocks are "
+        "SeedSequence(seed).spawn(k) children (independent across seeds); quick profile, "
+        "seeds 0–19: every block passes, monotone fraction 1.0, gap 75 % quantile 0.0060–0.0095, "
+        "max relative residual 5e-8–6.3e-6; thorough, seeds 0–1: gap quantile 0.0080, 0.0071, "
+        "residual 6.4e-6, 7.9e-7. Residual bound 1e-4 (≈ 15× the worst measured): the "
+        "remaining move of β towards the interpolating set is ≈ ‖X⁺(Xβ−y)‖ ≤ r‖y‖/σ_min(X) "
+        "≈ r · 9.5/4.5 for this design (‖y‖ ≈ √(nk), σ_min ≈ √d − √n), i.e. a test-error "
+        "change ≲ 1.2 r ≤ 1.2e-4, 16× below the slack 2e-3 and 160× below the gap 0.02; a "
+        "run that has not reached the interpolation regime fails the check."
     )
     _SLACK = 2e-3
+    _RESIDUAL_TOL = 1e-4
 
     def default_instance(self, seed: int = 0, profile: str = "quick", **options: Any) -> Instance:
         if profile == "quick":
@@ -568,8 +578,11 @@ class MomentumSparsity(Claim):
 
     @staticmethod
     def _instance(seed, n_seeds, lams, n, d, k, alpha, horizon) -> Instance:
-        seeds = [seed + i for i in range(n_seeds)]
-        data = [sparse_regression(n, d, k, s) for s in seeds]
+        # independent data sets per seed block: children of SeedSequence(seed) (with seed + i,
+        # blocks for seeds s and s + 1 shared n_seeds − 1 of their data sets)
+        children = np.random.SeedSequence(seed).spawn(n_seeds)
+        seeds = [f"SeedSequence({seed}).spawn({n_seeds})[{i}]" for i in range(n_seeds)]
+        data = [sparse_regression(n, d, k, np.random.default_rng(c)) for c in children]
         X_all = np.stack([x for x, _, _ in data])
         y_all = np.stack([y for _, y, _ in data])
         b_all = np.stack([b for _, _, b in data])
@@ -650,9 +663,11 @@ class MomentumSparsity(Claim):
         q = float(np.quantile(gaps, pv["gap_quantile"]))
         ok_mono = frac >= pv["min_monotone_fraction"]
         ok_gap = q <= pv["max_gap"]
-        res_ok = sv["max_residual"] <= 1e-3
+        res_ok = sv["max_residual"] <= self._RESIDUAL_TOL
         passed = ok_mono and ok_gap and res_ok
-        metric = "monotone_fraction" if not ok_mono else "gap_quantile"
+        # the deciding metric is the first failed check (the gap when all pass)
+        metric = ("monotone_fraction" if not ok_mono else "gap_quantile" if not ok_gap
+                  else "max_residual" if not res_ok else "gap_quantile")
         mean_err = err.mean(axis=0)
         return Comparison(
             passed=bool(passed), metric=metric,
@@ -665,7 +680,7 @@ class MomentumSparsity(Claim):
                         for i, lam in enumerate(sv["lams"])}},
             tolerance={"monotone_fraction": f">= {pv['min_monotone_fraction']}",
                        "gap_quantile": f"<= {pv['max_gap']}", "slack": self._SLACK,
-                       "max_residual": 1e-3},
+                       "max_residual": self._RESIDUAL_TOL},
             message=(f"{frac:.0%} of the (seed, β_m) error sequences are "
                      f"{'non-decreasing' if pv['direction'] > 0 else 'non-increasing'} in λ; "
                      f"{pv['gap_quantile']:.0%} quantile of max_λ |err(λ, β_m=0.9) − "
