@@ -330,7 +330,7 @@ class MomentumImplicitBias(Claim):
     tolerance_note = (
         "Relative error ≤ 1e-8 for λ ≤ 0.5 (theory sheet §5.3/§8: 1e-11 measured with RK4; here "
         "DOP853 at rtol 1e-11, atol 1e-14 reaches ~1e-14). The MGF is integrated to T = 1500, "
-        "where the residual ‖Xβ−y‖/max(1,‖y‖) must be ≤ 1e-10 (else the limit is not reached "
+        "where the residual ‖Xβ−y‖/‖y‖ (relative) must be ≤ 1e-10 (else the limit is not reached "
         "and the comparison fails). The scale identity (u²−v²)/2 = α_∞² is checked to 1e-8 "
         "relative to α². The Newton projection is accepted on its KKT residual (≤ 1e-10)."
     )
