@@ -430,32 +430,42 @@ def _solve_spd(H: np.ndarray, g: np.ndarray) -> np.ndarray:
     return x / dg
 
 
-def _newton_depth2(X, y, log_a, c, nu0, tol, max_iter=200):
-    """Damped Newton on ``Φ(ν) = Σ a cosh(c + Xᵀν) − ⟨ν, y⟩``; returns (ν, iterations, ok)."""
+def _damped_dual_newton(
+    X, y, shift, nu0, tol, max_iter, *, value, primal, weight, first_step, feasible,
+    stagnation_window, stagnation_floor, max_backtracks,
+):
+    """Damped Newton on the smooth dual ``Φ(ν) = Σ value(shift + Xᵀν) − ⟨ν, y⟩``.
+
+    ``primal(z)`` is ``∇value`` (so ``∇Φ = X primal(z) − y``) and ``weight(z)`` is ``∇²value``
+    (Hessian ``X diag(weight) Xᵀ``, Cholesky). Each step starts at ``first_step(z, Δz)`` and
+    halves (Armijo, at most ``max_backtracks`` times) until the trial point is ``feasible`` and
+    decreases Φ. Stops when ``‖∇Φ‖ ≤ tol·‖y‖``, or at a rounding floor: no halving of the
+    gradient over ``stagnation_window`` iterations once below ``stagnation_floor·‖y‖``.
+    Returns ``(ν, z, iterations, ok)``.
+    """
     ynorm = float(np.linalg.norm(y))  # > 0: y ≢ 0 is validated
     nu = nu0.copy()
-    z = c + X.T @ nu
+    z = shift + X.T @ nu
 
     def phi_of(zz, nn):
-        return float(np.sum(scaled_cosh(log_a, zz)) - nn @ y)
+        return float(np.sum(value(zz)) - nn @ y)
 
     phi = phi_of(z, nu)
     it = 0
     ok = False
     history: list[float] = []
     for it in range(1, max_iter + 1):  # noqa: B007
-        beta = scaled_sinh(log_a, z)
-        grad = X @ beta - y
+        grad = X @ primal(z) - y
         gnorm = float(np.linalg.norm(grad))
         if gnorm <= tol * ynorm:
             ok = True
             it -= 1
             break
         history.append(gnorm)
-        if len(history) > 10 and gnorm <= 1e-8 * ynorm and gnorm > 0.5 * min(history[:-10]):
+        if (len(history) > stagnation_window and gnorm <= stagnation_floor * ynorm
+                and gnorm > 0.5 * min(history[:-stagnation_window])):
             break  # rounding floor reached (the certificate judges the answer)
-        w = scaled_cosh(log_a, z)
-        H = (X * w) @ X.T
+        H = (X * weight(z)) @ X.T
         step = -_solve_spd(H, grad)
         dz = X.T @ step
         slope = float(grad @ step)
@@ -463,24 +473,46 @@ def _newton_depth2(X, y, log_a, c, nu0, tol, max_iter=200):
             step = -grad
             dz = X.T @ step
             slope = float(grad @ step)
-        dzmax = float(np.max(np.abs(dz)))
-        t = 1.0 if dzmax <= _MAX_DZ else _MAX_DZ / dzmax
+        t = first_step(z, dz)
         accepted = False
-        for _ in range(60):
+        for _ in range(max_backtracks):
             znew = z + t * dz
-            phinew = phi_of(znew, nu + t * step)
-            if np.isfinite(phinew) and phinew <= phi + 1e-4 * t * slope + 1e-15 * abs(phi):
-                accepted = True
-                break
+            if feasible(znew):
+                phinew = phi_of(znew, nu + t * step)
+                if np.isfinite(phinew) and phinew <= phi + 1e-4 * t * slope + 1e-15 * abs(phi):
+                    accepted = True
+                    break
             t *= 0.5
         if not accepted:
             break
         nu = nu + t * step
-        z = c + X.T @ nu
+        z = shift + X.T @ nu
         phi = phi_of(z, nu)
     else:
-        beta = scaled_sinh(log_a, z)
-        ok = float(np.linalg.norm(X @ beta - y)) <= tol * ynorm
+        ok = float(np.linalg.norm(X @ primal(z) - y)) <= tol * ynorm
+    return nu, z, it, ok
+
+
+def _always_feasible(z) -> bool:
+    return True
+
+
+def _newton_depth2(X, y, log_a, c, nu0, tol, max_iter=200):
+    """Damped Newton on ``Φ(ν) = Σ a cosh(c + Xᵀν) − ⟨ν, y⟩``; returns (ν, iterations, ok).
+
+    Each step is capped so that ``max|XᵀΔν| ≤ _MAX_DZ`` before the line search.
+    """
+
+    def capped(z, dz):
+        dzmax = float(np.max(np.abs(dz)))
+        return 1.0 if dzmax <= _MAX_DZ else _MAX_DZ / dzmax
+
+    nu, _, it, ok = _damped_dual_newton(
+        X, y, c, nu0, tol, max_iter,
+        value=lambda z: scaled_cosh(log_a, z), primal=lambda z: scaled_sinh(log_a, z),
+        weight=lambda z: scaled_cosh(log_a, z), first_step=capped, feasible=_always_feasible,
+        stagnation_window=10, stagnation_floor=1e-8, max_backtracks=60,
+    )
     return nu, it, ok
 
 
@@ -537,58 +569,22 @@ def _newton_depth(X, y, log_alpha, depth, tol, max_iter=300, nu0=None):
     bound = 1.0 / c
     log_scale = depth * log_alpha
     ynorm = float(np.linalg.norm(y))  # > 0: y ≢ 0 is validated
-    nu = np.zeros(n) if nu0 is None else nu0.copy()
-    s = X.T @ nu
 
-    def phi_of(ss, nn):
-        return float(np.sum(_H_depth(ss, depth, log_scale)) - nn @ y)
-
-    phi = phi_of(s, nu)
-    it = 0
-    ok = False
-    history: list[float] = []
-    for it in range(1, max_iter + 1):  # noqa: B007
-        beta = h_depth(s, depth, log_scale)
-        grad = X @ beta - y
-        gnorm = float(np.linalg.norm(grad))
-        if gnorm <= tol * ynorm:
-            ok = True
-            it -= 1
-            break
-        history.append(gnorm)
-        if len(history) > 15 and gnorm <= 1e-6 * ynorm and gnorm > 0.5 * min(history[:-15]):
-            # stagnation: float64 resolution of s near |s| = 1/c limits the dual (tiny α^D)
-            break
-        w = _h_depth_prime(s, depth, log_scale)
-        H = (X * w) @ X.T
-        step = -_solve_spd(H, grad)
-        ds = X.T @ step
-        slope = float(grad @ step)
-        if not np.isfinite(slope) or slope >= 0:
-            step = -grad
-            ds = X.T @ step
-            slope = float(grad @ step)
-        # fraction to the boundary |s| < 1/c
+    def to_boundary(s, ds):
+        """Fraction to the boundary |s| < 1/c."""
         with np.errstate(divide="ignore", invalid="ignore"):
             room = np.where(ds > 0, (bound - s) / ds, np.where(ds < 0, (-bound - s) / ds, np.inf))
-        tmax = float(np.min(room))
-        t = min(1.0, 0.995 * tmax)
-        accepted = False
-        for _ in range(80):
-            snew = s + t * ds
-            if np.all(np.abs(snew) < bound):
-                phinew = phi_of(snew, nu + t * step)
-                if np.isfinite(phinew) and phinew <= phi + 1e-4 * t * slope + 1e-15 * abs(phi):
-                    accepted = True
-                    break
-            t *= 0.5
-        if not accepted:
-            break
-        nu = nu + t * step
-        s = X.T @ nu
-        phi = phi_of(s, nu)
-    else:
-        ok = float(np.linalg.norm(X @ h_depth(s, depth, log_scale) - y)) <= tol * ynorm
+        return min(1.0, 0.995 * float(np.min(room)))
+
+    # Stagnation floor 1e-6: float64 resolution of s near |s| = 1/c limits the dual (tiny α^D).
+    nu, s, it, ok = _damped_dual_newton(
+        X, y, 0.0, np.zeros(n) if nu0 is None else nu0, tol, max_iter,
+        value=lambda ss: _H_depth(ss, depth, log_scale),
+        primal=lambda ss: h_depth(ss, depth, log_scale),
+        weight=lambda ss: _h_depth_prime(ss, depth, log_scale),
+        first_step=to_boundary, feasible=lambda ss: bool(np.all(np.abs(ss) < bound)),
+        stagnation_window=15, stagnation_floor=1e-6, max_backtracks=80,
+    )
     beta = h_depth(s, depth, log_scale)
     if not ok:
         # Primal correction: near |s| = 1/c the dual variable cannot resolve β; take Newton
