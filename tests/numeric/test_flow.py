@@ -13,12 +13,8 @@ from numeric.flow import (
     gradient_flow_dual,
     gradient_flow_uv,
 )
+from numeric.instances import gaussian_regression as _data  # same draws: X, then y
 from numeric.parametrisations import uv_init
-
-
-def _data(n, d, seed):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, d)), rng.standard_normal(n)
 
 
 def _rel(a, b):

@@ -24,12 +24,8 @@ from numeric.convex.implicit_bias import (
     hyperbolic_entropy,
 )
 from numeric.flow import gradient_flow_depth, gradient_flow_dual, gradient_flow_uv
+from numeric.instances import gaussian_regression as _data  # same draws: X, then y
 from numeric.parametrisations import unbalanced_prediction_params, uv_init
-
-
-def _data(n, d, seed):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, d)), rng.standard_normal(n)
 
 
 def _rel(a, b):
