@@ -383,3 +383,16 @@ def test_hyperbolic_entropy_value():
     assert ib.hyperbolic_entropy(b, a) == pytest.approx(direct, rel=1e-13)
     with pytest.raises(ValueError, match="beta"):
         ib.hyperbolic_entropy([np.inf], a)
+
+
+@pytest.mark.parametrize("depth", [3, 4, 5])
+def test_depth_numerics_agree_with_the_symbolic_layer(depth):
+    """numeric's solver-side h_D and h_D⁻¹ (log-scaled, for the Newton dual) and symbolic's
+    lambdified ones are two implementations of the same functions: they must agree."""
+    from symbolic.potentials import potential_functions
+
+    f = potential_functions(depth)
+    s = np.linspace(-0.999, 0.999, 41) / (depth - 2)
+    np.testing.assert_allclose(h_depth(s, depth), f.h(s), rtol=1e-12, atol=1e-15)
+    z = np.array([-1e6, -30.0, -0.5, 1e-3, 2.0, 1e4])
+    np.testing.assert_allclose(h_depth_inverse(z, depth), f.h_inverse(z), rtol=1e-12)
