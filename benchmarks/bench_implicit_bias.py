@@ -52,7 +52,7 @@ def main(argv=None) -> int:
             os.environ[var] = str(args.blas_threads)
     import numpy as np
 
-    from numeric.convex import implicit_bias_solution
+    from dln_verify.numeric.convex import implicit_bias_solution
 
     n, d = (50, 500) if args.quick else (200, 5000)
     n = args.n or n

@@ -5,7 +5,7 @@ Convention (``THEORY.md``, ``regression.md`` §0): ``L(β) = ‖Xβ − y‖²/(
 
 - :func:`gradient_flow_uv` integrates the raw flow ``u̇ = −v ⊙ g``, ``v̇ = −u ⊙ g`` of
   ``β = u ⊙ v`` (DOP853). It does not use the mirror identity: it is the independent simulation
-  compared with the prediction of :func:`numeric.convex.implicit_bias_solution`.
+  compared with the prediction of :func:`dln_verify.numeric.convex.implicit_bias_solution`.
 - :func:`gradient_flow_depth` integrates ``β = w₊^D − w₋^D`` with ``w±(0) = α`` (Woodworth et al.,
   COLT 2020, arXiv:2002.09277).
 - :func:`gradient_flow_dual` integrates the equivalent n-dimensional flow
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
-from numeric.validation import (
+from dln_verify.numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
+from dln_verify.numeric.validation import (
     as_finite_array,
     check_alpha,
     check_positive,
@@ -216,7 +216,8 @@ def gradient_flow_uv(
     Convention: ``β = u ⊙ v``, ``L = ‖Xβ − y‖²/(2n)``, ``g = Xᵀ(Xβ − y)/n``; from
     ``u₀ = √2α``, ``v₀ = 0`` the limit is ``argmin_{Xβ=y} ψ_α`` (Woodworth et al., COLT 2020,
     Thm. 1, arXiv:2002.09277; ``regression.md`` §1.1), and from ``u₀ = a_u``, ``v₀ = a_v`` it is
-    the Bregman projection of :func:`numeric.parametrisations.unbalanced_prediction_params`.
+    the Bregman projection of
+    :func:`dln_verify.numeric.parametrisations.unbalanced_prediction_params`.
     Integrated with DOP853; the integration stops when ``‖Xβ−y‖/‖y‖ ≤ tol`` (relative to ‖y‖).
 
     Parameters
@@ -360,12 +361,13 @@ def gradient_flow_dual(
     """Gradient flow on the network, integrated in the n-dimensional dual coordinates.
 
     For ``β = u ⊙ v`` from ``u₀ = √2α``, ``v₀ = 0`` (or any init with ``α_eff = α`` and
-    ``β̃₀ = reference``, see :func:`numeric.parametrisations.effective_scale_and_reference`),
+    ``β̃₀ = reference``, see
+    :func:`dln_verify.numeric.parametrisations.effective_scale_and_reference`),
     gradient flow satisfies exactly ``β(t) = a ⊙ sinh(c − 2XᵀG(t))`` with ``a = α²``,
     ``c = asinh(β̃₀/α²)`` and ``Ġ = (Xβ − y)/n``, ``G(0) = 0`` (``regression.md`` §0.1; Woodworth
     et al., COLT 2020, arXiv:2002.09277). The Jacobian
     ``∂Ġ/∂G = −(2/n) X diag(a cosh(c − 2XᵀG)) Xᵀ`` is supplied; all exponentials use ``log a``
-    (:mod:`numeric.hyperbolic`), so α down to 1e-30 is fine.
+    (:mod:`dln_verify.numeric.hyperbolic`), so α down to 1e-30 is fine.
 
     Parameters
     ----------

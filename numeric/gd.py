@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.instances import as_generator
-from numeric.validation import as_finite_array, check_positive, check_regression_data
+from dln_verify.numeric.instances import as_generator
+from dln_verify.numeric.validation import as_finite_array, check_positive, check_regression_data
 
 __all__ = ["GDResult", "gradient_descent", "q_even", "q_plus", "q_minus", "delta_even"]
 
@@ -205,7 +205,8 @@ def gradient_descent(
     X : array_like, shape (n, d)
     y : array_like, shape (n,)
     u0, v0 : array_like, shape (d,) or (B, d)
-        Initialisation, broadcast to (B, d); e.g. :func:`numeric.parametrisations.uv_init`.
+        Initialisation, broadcast to (B, d); e.g.
+        :func:`dln_verify.numeric.parametrisations.uv_init`.
     stepsizes : float or array_like, shape (B,)
         Stepsizes γ > 0.
     n_steps : int

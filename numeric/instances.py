@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from numeric.validation import as_finite_array, check_seed
+from dln_verify.numeric.validation import as_finite_array, check_seed
 
 __all__ = [
     "Instance",

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from numeric.hyperbolic import scaled_cosh, scaled_sinh
-from numeric.validation import (
+from dln_verify.numeric.hyperbolic import scaled_cosh, scaled_sinh
+from dln_verify.numeric.validation import (
     as_finite_array,
     check_classification_data,
     check_in_range,
@@ -138,7 +138,7 @@ def potential_from_sympy(
     ----------
     phi : sympy.Expr
         Per-coordinate potential in ``x`` (convex, ``ϕ'`` onto R: check with
-        :func:`symbolic.horizon.horizon_function` first).
+        :func:`dln_verify.symbolic.horizon.horizon_function` first).
     x : sympy.Symbol
     name : str
     coordinates : {"auto", "dual", "primal"}
@@ -189,7 +189,7 @@ def builtin_potential(name: str, alpha: float = 0.1) -> NumericPotential:
     ``hypentropy``); other names go through :func:`potential_from_sympy`.
 
     ``hypentropy`` is ``x asinh(x/α²) − √(x²+α⁴) + α²``: ``θ = asinh(β/α²)``, ``β = α² sinh θ``
-    (overflow-safe through :mod:`numeric.hyperbolic`).
+    (overflow-safe through :mod:`dln_verify.numeric.hyperbolic`).
     """
     if name == "quadratic":
         return NumericPotential(name, lambda b: np.asarray(b, float) * 1.0,
@@ -218,7 +218,7 @@ def builtin_potential(name: str, alpha: float = 0.1) -> NumericPotential:
             lambda t: scaled_cosh(log_a2, t),
             f"x*asinh(x/{a2:g}) - sqrt(x**2 + {a2 * a2:g}) + {a2:g}",
         )
-    from symbolic.horizon import parse_potential
+    from dln_verify.symbolic.horizon import parse_potential
 
     phi, x = parse_potential(name)
     return potential_from_sympy(phi, x, name=name)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from numeric.validation import (
+from dln_verify.numeric.validation import (
     as_finite_array,
     check_alpha,
     check_in_range,
@@ -437,7 +437,8 @@ def momentum_gradient_flow(
     initial_velocity_factor : float
         ``c ≥ 0`` in ``ẇ(0) = −c ∇F(w₀)`` (default 0: start from rest, as in the theorem).
         ``c = (1 − β_m)/2`` together with ``λ_eff = λ(1 + β_m)/2`` is the first-order *modified
-        equation* of heavy ball (see :func:`symbolic.momentum.momentum_invariant`), which MGD
+        equation* of heavy ball (see :func:`dln_verify.symbolic.momentum.momentum_invariant`),
+        which MGD
         follows to ``O((1 − β_m)²)``. The implicit-bias integrals assume ``c = 0``.
     path_only : bool
         If True, only the path is wanted: the integrals are not accumulated (returned as NaN)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numeric.validation import as_finite_array, check_alpha, check_positive
+from dln_verify.numeric.validation import as_finite_array, check_alpha, check_positive
 
 __all__ = [
     "uv_init",

@@ -1,7 +1,8 @@
 """Gradient flow of a DLN at tiny initialisation, integrated in rescaled dual coordinates.
 
 Pesme, S. and Flammarion, N. (2023), "Saddle-to-Saddle Dynamics in Diagonal Linear Networks",
-NeurIPS 2023, arXiv:2304.00488 (Theorem 2 compares this flow with :mod:`numeric.saddles`).
+NeurIPS 2023, arXiv:2304.00488 (Theorem 2 compares this flow with
+:mod:`dln_verify.numeric.saddles`).
 
 Convention (``THEORY.md``; ``classification-and-dynamics.md`` §2.1): ``L(β) = ‖Xβ − y‖²/(2n)``,
 ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``. Gradient flow is exactly the mirror flow
@@ -13,7 +14,8 @@ the rescaled dual ``s(τ) = −∫₀^τ ∇L(β̃(r)) dr`` one has exactly
 Because ``s(τ) = Xᵀν(τ)`` with ``ν(τ) = −∫₀^τ (Xβ̃ − y)/n dr``, the flow is integrated as the
 n-dimensional ODE ``dν/dτ = (y − Xβ(Xᵀν))/n``, ``ν(0) = 0``, with an implicit Radau solver and the
 analytic Jacobian ``−X diag(2λ α² cosh(2λ s)) Xᵀ / n``. ``β(s)`` and its derivative are evaluated
-from ``log α`` (:func:`numeric.hyperbolic.scaled_sinh`), so α = 1e-120 costs the same as 1e-5.
+from ``log α`` (:func:`dln_verify.numeric.hyperbolic.scaled_sinh`), so α = 1e-120 costs the same as
+1e-5.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from numeric.hyperbolic import scaled_cosh, scaled_sinh
-from numeric.validation import as_finite_array, check_in_range, check_positive
+from dln_verify.numeric.hyperbolic import scaled_cosh, scaled_sinh
+from dln_verify.numeric.validation import as_finite_array, check_in_range, check_positive
 
 __all__ = [
     "DualFlow",

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import nnls
 
-from numeric.convex.certificate import Certificate
-from numeric.validation import as_finite_array, check_positive
+from dln_verify.numeric.convex.certificate import Certificate
+from dln_verify.numeric.validation import as_finite_array, check_positive
 
 __all__ = [
     "GeneralPositionError",
@@ -544,7 +544,7 @@ def min_l1_interpolator_cvxpy(X, y) -> tuple[np.ndarray, Certificate]:
     """
     import cvxpy as cp
 
-    from numeric.validation import check_regression_data
+    from dln_verify.numeric.validation import check_regression_data
 
     X, y = check_regression_data(X, y, require_underdetermined=True)
     scale = float(np.linalg.norm(y)) or 1.0

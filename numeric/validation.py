@@ -1,6 +1,6 @@
 """Input validation at the library boundary.
 
-Every public entry point of :mod:`numeric` validates its arguments here and raises a
+Every public entry point of :mod:`dln_verify.numeric` validates its arguments here and raises a
 :class:`ValueError` whose message names the parameter and the allowed range, so that bad
 input never turns into a NaN, a silent wrong answer or a traceback deep inside a solver.
 The CLI turns these errors into a one-line message and exit code 2.

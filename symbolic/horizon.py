@@ -38,7 +38,7 @@ from typing import Any
 
 import sympy as sp
 
-from symbolic.derivation import Derivation
+from dln_verify.symbolic.derivation import Derivation
 
 __all__ = [
     "HorizonFunction",

@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from symbolic.derivation import Derivation
+from dln_verify.symbolic.derivation import Derivation
 
 __all__ = ["MomentumInvariant", "momentum_invariant", "derive_momentum", "mgf_log_coordinates"]
 
@@ -63,7 +63,7 @@ class MomentumInvariant:
     path_error_order : sympy.Expr
         ``1 − β_m`` (``= √(γ/λ)``): the order of ``max_t |w_k − w(t_k)|``.
     steps : tuple of (str, object)
-        The derivation, in order, for :class:`~symbolic.derivation.Derivation`.
+        The derivation, in order, for :class:`~dln_verify.symbolic.derivation.Derivation`.
     symbols : dict
         ``gamma``, ``beta_m``, ``lambda``, ``h``, ``t``, ``epsilon`` and the functions ``w``,
         ``G`` (``G = ∇F∘w``).

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from symbolic.derivation import Derivation
+from dln_verify.symbolic.derivation import Derivation
 
 __all__ = [
     "IdentityCheckError",

@@ -22,8 +22,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from numeric.instances import Instance
-from numeric.validation import check_seed
+from dln_verify.numeric.instances import Instance
+from dln_verify.numeric.validation import check_seed
 
 __all__ = [
     "Kind",
@@ -169,7 +169,7 @@ class Series:
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """Renderer-independent figure description drawn by :mod:`verify.figures`."""
+    """Renderer-independent figure description drawn by :mod:`dln_verify.verify.figures`."""
 
     name: str
     title: str

@@ -1,4 +1,4 @@
-"""The ``dln-verify`` command line (also ``python -m verify``).
+"""The ``dln-verify`` command line (also ``python -m dln_verify``).
 
 Exit codes: 0 every checked claim passed; 1 a claim failed (or errored); 2 bad input (unknown
 claim id, invalid option value, unparsable expression). Errors print one line, never a traceback.
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from verify import registry
-from verify.claim import PROFILES
-from verify.report import format_number
+from dln_verify.verify import registry
+from dln_verify.verify.claim import PROFILES
+from dln_verify.verify.report import format_number
 
 __all__ = ["main", "cli"]
 
@@ -79,7 +79,7 @@ def list_claims(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per claim.")
 def check(ids, all_, seed, profile, potential, data, alpha, as_json) -> None:
     """Check claims; exit 0 if all pass, 1 if any fails."""
-    from verify.runner import run_claims
+    from dln_verify.verify.runner import run_claims
 
     claim_ids = _resolve_ids(ids, all_)
     options = {"potential": potential, "data": data, "alpha": alpha}
@@ -109,8 +109,8 @@ def check(ids, all_, seed, profile, potential, data, alpha, as_json) -> None:
 @_potential
 def report(ids, all_, out, seed, profile, potential) -> None:
     """Check claims and write index.html, index.md, results.json and figures/."""
-    from verify.report import write_report
-    from verify.runner import run_claims
+    from dln_verify.verify.report import write_report
+    from dln_verify.verify.runner import run_claims
 
     claim_ids = _resolve_ids(ids, all_ or not ids)
     try:  # fail before any work if the output folder cannot be written
@@ -159,7 +159,7 @@ def derive() -> None:
 @_fmt_json
 def derive_potential_cmd(depth, param, fmt) -> None:
     """The potential ψ of gradient flow on a DLN, its derivatives and conjugate."""
-    from symbolic.potentials import derive_potential
+    from dln_verify.symbolic.potentials import derive_potential
 
     _emit(derive_potential(param=param, depth=depth), fmt)
 
@@ -171,7 +171,7 @@ def derive_potential_cmd(depth, param, fmt) -> None:
 @_fmt_json
 def derive_horizon_cmd(expr, fmt) -> None:
     """The horizon function of a separable potential given as a SymPy expression in x."""
-    from symbolic.horizon import derive_horizon
+    from dln_verify.symbolic.horizon import derive_horizon
 
     _emit(derive_horizon(expr), fmt)
 
@@ -182,7 +182,7 @@ def derive_horizon_cmd(expr, fmt) -> None:
 @_fmt_json
 def derive_momentum_cmd(fmt) -> None:
     """λ = γ/(1−β)²: the heavy-ball recursion's momentum gradient flow."""
-    from symbolic.momentum import derive_momentum
+    from dln_verify.symbolic.momentum import derive_momentum
 
     _emit(derive_momentum(), fmt)
 

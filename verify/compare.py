@@ -31,7 +31,7 @@ def loglog_slope(x, y) -> float:
 
 def identity_scatter(predicted, simulated, label: str):
     """Series for a predicted-vs-simulated scatter with the identity line as reference."""
-    from verify.claim import Series
+    from dln_verify.verify.claim import Series
 
     predicted = np.asarray(predicted, dtype=float).ravel()
     simulated = np.asarray(simulated, dtype=float).ravel()

@@ -1,4 +1,5 @@
-"""Render :class:`~verify.claim.FigureSpec` records to PNG with matplotlib (Agg backend)."""
+"""Render :class:`~dln_verify.verify.claim.FigureSpec` records to PNG with matplotlib (Agg
+backend)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from verify.claim import FigureSpec  # noqa: E402
+from dln_verify.verify.claim import FigureSpec  # noqa: E402
 
 __all__ = ["render_figure"]
 

@@ -1,6 +1,6 @@
 """Registry of claims: ``@register`` adds a claim class; :func:`get` returns an instance.
 
-Claim modules live in :mod:`verify.claims` and are imported lazily on first lookup, so
+Claim modules live in :mod:`dln_verify.verify.claims` and are imported lazily on first lookup, so
 ``from verify import registry`` stays cheap.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from verify.claim import Claim
+from dln_verify.verify.claim import Claim
 
 __all__ = ["register", "get", "ids", "all_claims", "UnknownClaimError"]
 
@@ -34,7 +34,7 @@ def register(cls: type[Claim]) -> type[Claim]:
 def _load() -> None:
     global _LOADED
     if not _LOADED:
-        importlib.import_module("verify.claims")
+        importlib.import_module("dln_verify.verify.claims")
         _LOADED = True
 
 

@@ -1,8 +1,9 @@
 """Write a report of checked claims: ``index.md``, ``index.html``, ``results.json``, ``figures/``.
 
 Reports are generated, never hand-made: every number comes from the
-:class:`~verify.claim.Evidence` records, and every report records seeds, parameters, versions and
-the git revision (:mod:`verify.provenance`).
+:class:`~dln_verify.verify.claim.Evidence` records, and every report records seeds, parameters,
+versions and
+the git revision (:mod:`dln_verify.verify.provenance`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from verify import registry
-from verify.claim import Evidence, to_plain
-from verify.figures import render_figure
-from verify.provenance import provenance
+from dln_verify.verify import registry
+from dln_verify.verify.claim import Evidence, to_plain
+from dln_verify.verify.figures import render_figure
+from dln_verify.verify.provenance import provenance
 
 __all__ = ["write_report", "format_number"]
 

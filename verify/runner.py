@@ -1,4 +1,5 @@
-"""Run claims and collect :class:`~verify.claim.Evidence`, turning crashes into error records.
+"""Run claims and collect :class:`~dln_verify.verify.claim.Evidence`, turning crashes into error
+records.
 
 Bad user input (a :class:`ValueError` raised while validating options or building the instance)
 propagates so that the CLI can exit with code 2; any exception inside the check itself becomes an
@@ -12,8 +13,8 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from verify import registry
-from verify.claim import PROFILES, Evidence
+from dln_verify.verify import registry
+from dln_verify.verify.claim import PROFILES, Evidence
 
 __all__ = ["run_claims", "error_evidence"]
 

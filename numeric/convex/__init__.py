@@ -6,10 +6,10 @@
 - :func:`max_margin` — the φ∞-max-margin classifier for a norm or a horizon gauge.
 """
 
-from numeric.convex.certificate import Certificate
-from numeric.convex.implicit_bias import ImplicitBiasSolution, implicit_bias_solution
-from numeric.convex.max_margin import MaxMarginSolution, max_margin
-from numeric.convex.references import lasso, min_l1_interpolator, min_l2_interpolator
+from dln_verify.numeric.convex.certificate import Certificate
+from dln_verify.numeric.convex.implicit_bias import ImplicitBiasSolution, implicit_bias_solution
+from dln_verify.numeric.convex.max_margin import MaxMarginSolution, max_margin
+from dln_verify.numeric.convex.references import lasso, min_l1_interpolator, min_l2_interpolator
 
 __all__ = [
     "Certificate",

@@ -23,12 +23,13 @@ Solvers (``regression.md`` §0.2):
   ``Φ(ν) = Σ a cosh(c + Xᵀν) − ⟨ν, y⟩`` with ``a = α²``, ``c = asinh(β̃₀/α²)``, recovering
   ``β = a ⊙ sinh(c + Xᵀν)``; Cholesky on ``X diag(a cosh) Xᵀ``, Armijo backtracking, a cap on
   the change of ``Xᵀν`` per step, and continuation in ``log α`` below ``α = 1e-8``; every
-  exponential is evaluated from ``log a`` (:mod:`numeric.hyperbolic`).
+  exponential is evaluated from ``log a`` (:mod:`dln_verify.numeric.hyperbolic`).
 - ``"cvxpy"``: the same dual in cvxpy with the scale shift ``log a`` inside the exponent,
   solved by CLARABEL with explicit tolerances.
 - ``"auto"``: Newton, falling back to cvxpy if Newton's certificate is not accepted.
 
-Every answer carries a :class:`~numeric.convex.certificate.Certificate` recomputed from ``β``
+Every answer carries a :class:`~dln_verify.numeric.convex.certificate.Certificate` recomputed from
+``β``
 alone by :func:`certify_implicit_bias` (primal residual and KKT residual), and is accepted by
 residuals, never by solver status.
 """
@@ -43,9 +44,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.linalg
 
-from numeric.convex.certificate import Certificate
-from numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
-from numeric.validation import (
+from dln_verify.numeric.convex.certificate import Certificate
+from dln_verify.numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
+from dln_verify.numeric.validation import (
     as_finite_array,
     check_alpha,
     check_positive,
@@ -127,7 +128,8 @@ def bregman_gradient_difference(beta, reference, log_a) -> np.ndarray:
 
     This is ``2 (∇ψ_α(β) − ∇ψ_α(β̃₀))``. When both ratios have the same sign and are
     representable, uses ``asinh x − asinh y = asinh((x−y)(x+y)/(x√(1+y²) + y√(1+x²)))``;
-    otherwise the difference of the two log-domain values :func:`numeric.hyperbolic.asinh_ratio`.
+    otherwise the difference of the two log-domain values
+    :func:`dln_verify.numeric.hyperbolic.asinh_ratio`.
     """
     beta = np.asarray(beta, dtype=np.float64)
     log_a = np.broadcast_to(np.asarray(log_a, dtype=np.float64), beta.shape)
@@ -353,7 +355,7 @@ def _certify(X, y, Q, beta, log_alpha, reference, depth, tol) -> Certificate:
 
 
 def _check_data(X, y):
-    """Validate (X, y) with :mod:`numeric.validation`; rank check through one reduced QR.
+    """Validate (X, y) with :mod:`dln_verify.numeric.validation`; rank check through one reduced QR.
 
     Returns ``(X, y, Q)`` with ``Xᵀ = QR``; ``Q`` is reused by the certificate.
     """

@@ -2,7 +2,7 @@
 
 Pesme, Dragomir & Flammarion (NeurIPS 2024, arXiv:2406.12763): mirror flow with potential φ on
 separable data converges in direction to this classifier, ``φ_∞`` being the horizon function of φ
-(:func:`symbolic.horizon.horizon_function`). Soudry et al. (JMLR 2018) is ``φ_∞ = ‖·‖₂``
+(:func:`dln_verify.symbolic.horizon.horizon_function`). Soudry et al. (JMLR 2018) is ``φ_∞ = ‖·‖₂``
 (hard-margin SVM); Sun et al. (NeurIPS 2022) is ``‖·‖_p``.
 
 Gauges handled (all DCP): ``‖·‖_p`` for ``p ∈ [1, ∞]`` and the asymmetric weighted gauge
@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from numeric.convex.certificate import Certificate
-from numeric.validation import check_classification_data, check_positive
+from dln_verify.numeric.convex.certificate import Certificate
+from dln_verify.numeric.validation import check_classification_data, check_positive
 
 __all__ = ["MaxMarginSolution", "GaugeSpec", "as_gauge", "max_margin", "margin_ratio"]
 
@@ -91,7 +91,7 @@ def as_gauge(gauge: Any) -> GaugeSpec:
 
     Accepted: ``"l1"``, ``"l2"``, ``"linf"``, a number ``p ≥ 1`` (``ℓ_p``), a
     :class:`GaugeSpec`, or a record with ``kind``, ``p``, ``w_pos``, ``w_neg`` as returned by
-    :func:`symbolic.horizon.horizon_function`.
+    :func:`dln_verify.symbolic.horizon.horizon_function`.
     """
     if isinstance(gauge, GaugeSpec):
         return gauge
@@ -197,7 +197,7 @@ def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMargin
     y : array_like (n,), labels in {-1, +1}
     gauge : str, float, GaugeSpec or horizon record
         ``"l1"``, ``"l2"``, ``"linf"``, a number ``p ≥ 1``, or the result of
-        :func:`symbolic.horizon.horizon_function` (asymmetric gauges included).
+        :func:`dln_verify.symbolic.horizon.horizon_function` (asymmetric gauges included).
     tolerance : float
         Both certificate residuals (constraint violation relative to 1 and the relative duality
         gap) must be at most this for ``certificate.accepted``.

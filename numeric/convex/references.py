@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.convex.certificate import Certificate
-from numeric.validation import as_finite_array, check_positive, check_regression_data
+from dln_verify.numeric.convex.certificate import Certificate
+from dln_verify.numeric.validation import as_finite_array, check_positive, check_regression_data
 
 __all__ = ["ReferenceSolution", "min_l2_interpolator", "min_l1_interpolator", "lasso"]
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numeric.convex import implicit_bias_solution
-from numeric.flow import (
+from dln_verify.numeric.convex import implicit_bias_solution
+from dln_verify.numeric.flow import (
     FlowResult,
     _run,
     gradient_flow_depth,
     gradient_flow_dual,
     gradient_flow_uv,
 )
-from numeric.instances import gaussian_regression as _data  # same draws: X, then y
-from numeric.parametrisations import uv_init
+from dln_verify.numeric.instances import gaussian_regression as _data  # same draws: X, then y
+from dln_verify.numeric.parametrisations import uv_init
 
 
 def _rel(a, b):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numeric.convex import implicit_bias_solution
-from numeric.gd import delta_even, gradient_descent, q_even, q_minus, q_plus
-from numeric.parametrisations import uv_init
+from dln_verify.numeric.convex import implicit_bias_solution
+from dln_verify.numeric.gd import delta_even, gradient_descent, q_even, q_minus, q_plus
+from dln_verify.numeric.parametrisations import uv_init
 
 
 def _data(n, d, seed):

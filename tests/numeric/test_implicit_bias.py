@@ -15,17 +15,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import numeric.convex.implicit_bias as ib
-from numeric.convex import implicit_bias_solution, min_l1_interpolator, min_l2_interpolator
-from numeric.convex.implicit_bias import (
+import dln_verify.numeric.convex.implicit_bias as ib
+from dln_verify.numeric.convex import (
+    implicit_bias_solution,
+    min_l1_interpolator,
+    min_l2_interpolator,
+)
+from dln_verify.numeric.convex.implicit_bias import (
     certify_implicit_bias,
     h_depth,
     h_depth_inverse,
     hyperbolic_entropy,
 )
-from numeric.flow import gradient_flow_depth, gradient_flow_dual, gradient_flow_uv
-from numeric.instances import gaussian_regression as _data  # same draws: X, then y
-from numeric.parametrisations import unbalanced_prediction_params, uv_init
+from dln_verify.numeric.flow import gradient_flow_depth, gradient_flow_dual, gradient_flow_uv
+from dln_verify.numeric.instances import gaussian_regression as _data  # same draws: X, then y
+from dln_verify.numeric.parametrisations import unbalanced_prediction_params, uv_init
 
 
 def _rel(a, b):
@@ -389,7 +393,7 @@ def test_hyperbolic_entropy_value():
 def test_depth_numerics_agree_with_the_symbolic_layer(depth):
     """numeric's solver-side h_D and h_D⁻¹ (log-scaled, for the Newton dual) and symbolic's
     lambdified ones are two implementations of the same functions: they must agree."""
-    from symbolic.potentials import potential_functions
+    from dln_verify.symbolic.potentials import potential_functions
 
     f = potential_functions(depth)
     s = np.linspace(-0.999, 0.999, 41) / (depth - 2)

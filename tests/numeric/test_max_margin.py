@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog, minimize
 
-from numeric.convex.max_margin import as_gauge, margin_ratio, max_margin
-from numeric.instances import separable_classification
+from dln_verify.numeric.convex.max_margin import as_gauge, margin_ratio, max_margin
+from dln_verify.numeric.instances import separable_classification
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_l2_matches_slsqp_svm(data):
 
 def test_asymmetric_gauge_matches_slsqp(data):
     X, y = data
-    from symbolic.horizon import horizon_function, parse_potential
+    from dln_verify.symbolic.horizon import horizon_function, parse_potential
 
     hf = horizon_function(*parse_potential("asymmetric"))
     sol = max_margin(X, y, hf)

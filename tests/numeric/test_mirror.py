@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from numeric.instances import separable_classification
-from numeric.mirror import (
+from dln_verify.numeric.instances import separable_classification
+from dln_verify.numeric.mirror import (
     angle,
     builtin_potential,
     mirror_descent,
     mirror_flow,
     potential_from_sympy,
 )
-from symbolic.horizon import parse_potential
+from dln_verify.symbolic.horizon import parse_potential
 
 
 @pytest.fixture(scope="module")

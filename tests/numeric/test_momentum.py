@@ -1,4 +1,4 @@
-"""Tests of :mod:`numeric.momentum` against independent implementations.
+"""Tests of :mod:`dln_verify.numeric.momentum` against independent implementations.
 
 - batched heavy ball vs a plain per-run loop written here (and vs GD at β_m = 0);
 - the MGF integrator vs a fixed-step RK4 in (u, v) coordinates written here;
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numeric.instances import gaussian_regression
-from numeric.momentum import (
+from dln_verify.numeric.instances import gaussian_regression
+from dln_verify.numeric.momentum import (
     heavy_ball,
     invariant_lambda,
     momentum_gradient_flow,

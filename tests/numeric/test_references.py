@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numeric.convex import lasso, min_l1_interpolator, min_l2_interpolator
+from dln_verify.numeric.convex import lasso, min_l1_interpolator, min_l2_interpolator
 
 
 def _data(n, d, seed):

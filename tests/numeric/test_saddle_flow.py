@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from numeric.saddle_flow import (
+from dln_verify.numeric.saddle_flow import (
     beta_from_dual,
     integrate_dual_flow,
     measure_jump_times,
     plateau_errors,
 )
-from numeric.saddles import saddle_to_saddle
+from dln_verify.numeric.saddles import saddle_to_saddle
 
 
 def _data(seed=3, n=4, d=8):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numeric.saddles import (
+from dln_verify.numeric.saddles import (
     GeneralPositionError,
     lasso_homotopy,
     min_l1_interpolator_cvxpy,

@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numeric.convex import implicit_bias_solution, lasso, min_l1_interpolator, min_l2_interpolator
-from numeric.convex.implicit_bias import certify_implicit_bias
-from numeric.flow import gradient_flow_depth, gradient_flow_dual, gradient_flow_uv
-from numeric.gd import gradient_descent
-from numeric.parametrisations import (
+from dln_verify.numeric.convex import (
+    implicit_bias_solution,
+    lasso,
+    min_l1_interpolator,
+    min_l2_interpolator,
+)
+from dln_verify.numeric.convex.implicit_bias import certify_implicit_bias
+from dln_verify.numeric.flow import gradient_flow_depth, gradient_flow_dual, gradient_flow_uv
+from dln_verify.numeric.gd import gradient_descent
+from dln_verify.numeric.parametrisations import (
     effective_scale_and_reference,
     unbalanced_prediction_params,
     uv_init,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from verify import registry
+from dln_verify.verify import registry
 
 _EVIDENCE: dict = {}
 

@@ -12,10 +12,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numeric.instances import Instance, gaussian_regression
-from numeric.momentum import momentum_gradient_flow
-from verify import registry
-from verify.claim import Prediction, Simulation
+from dln_verify.numeric.instances import Instance, gaussian_regression
+from dln_verify.numeric.momentum import momentum_gradient_flow
+from dln_verify.verify import registry
+from dln_verify.verify.claim import Prediction, Simulation
 
 INVARIANT = registry.get("momentum-invariant")
 IMPLICIT = registry.get("momentum-implicit-bias")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from verify import registry
-from verify.claim import Prediction
-from verify.claims.pesme_flammarion2023 import saddle_instance
+from dln_verify.verify import registry
+from dln_verify.verify.claim import Prediction
+from dln_verify.verify.claims.pesme_flammarion2023 import saddle_instance
 
 CLAIM = registry.get("saddle-to-saddle")
 
@@ -58,7 +58,7 @@ def test_deciding_metric_is_the_first_failed_check(parts):
 
 
 def test_default_instance_has_a_deletion_in_the_lasso_sense():
-    from numeric.saddles import lasso_homotopy, saddle_to_saddle
+    from dln_verify.numeric.saddles import lasso_homotopy, saddle_to_saddle
 
     inst = saddle_instance(0)
     path = saddle_to_saddle(inst.X, inst.y)

@@ -3,7 +3,7 @@ assumptions (hypothesis draws sizes, scales and seeds; profile ``ci`` keeps it t
 
 from hypothesis import given
 
-from verify import registry
+from dln_verify.verify import registry
 
 HYPENTROPY = registry.get("gf-hypentropy")
 DEPTH = registry.get("gf-depth")

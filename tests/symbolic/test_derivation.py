@@ -1,4 +1,4 @@
-"""Tests of :func:`symbolic.potentials.derive_potential` (issue 2).
+"""Tests of :func:`dln_verify.symbolic.potentials.derive_potential` (issue 2).
 
 The expected closed forms are typed here from the theory sheet (regression.md §0, §0.3, §1.1,
 §1.2), independently of the code under test, and compared with SymPy or mpmath.
@@ -13,9 +13,9 @@ import mpmath as mp
 import pytest
 import sympy as sp
 
-from symbolic import potentials as P
-from symbolic.derivation import Derivation
-from symbolic.potentials import IdentityCheckError, derive_potential
+from dln_verify.symbolic import potentials as P
+from dln_verify.symbolic.derivation import Derivation
+from dln_verify.symbolic.potentials import IdentityCheckError, derive_potential
 
 beta = sp.Symbol("beta", real=True)
 theta = sp.Symbol("theta", real=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symbolic.derivation import Derivation
-from symbolic.horizon import (
+from dln_verify.symbolic.derivation import Derivation
+from dln_verify.symbolic.horizon import (
     HorizonUndecidable,
     derive_horizon,
     horizon_function,

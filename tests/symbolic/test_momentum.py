@@ -1,4 +1,5 @@
-"""Tests of :mod:`symbolic.momentum`: λ = γ/(1−β_m)² and the MGF from the heavy-ball recursion.
+"""Tests of :mod:`dln_verify.symbolic.momentum`: λ = γ/(1−β_m)² and the MGF from the heavy-ball
+recursion.
 
 Expected forms come from ``theory/regression.md`` §5.1 (λ, h, the ODE) and from an independent
 expansion of the recursion on an exponential ``w(t) = e^{μt}`` (the next-order terms).
@@ -11,7 +12,7 @@ import json
 import numpy as np
 import sympy as sp
 
-from symbolic.momentum import derive_momentum, mgf_log_coordinates, momentum_invariant
+from dln_verify.symbolic.momentum import derive_momentum, mgf_log_coordinates, momentum_invariant
 
 
 def _syms():

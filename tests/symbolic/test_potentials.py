@@ -1,4 +1,5 @@
-"""Numeric callables of :mod:`symbolic.potentials` against high-precision mpmath (issue 2).
+"""Numeric callables of :mod:`dln_verify.symbolic.potentials` against high-precision mpmath (issue
+2).
 
 References are computed in mpmath from the theory-sheet formulas (regression.md §0, §1.2) at
 high precision, in forms free of cancellation, so that the float64 callables can be held to a
@@ -15,7 +16,7 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symbolic.potentials import (
+from dln_verify.symbolic.potentials import (
     hyperbolic_entropy,
     hyperbolic_entropy_conjugate,
     potential_functions,

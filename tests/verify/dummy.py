@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from numeric.instances import Instance
-from verify.claim import (
+from dln_verify.numeric.instances import Instance
+from dln_verify.verify.claim import (
     Claim,
     Comparison,
     FigureSpec,

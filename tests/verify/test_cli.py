@@ -13,9 +13,9 @@ import sys
 import numpy as np
 import pytest
 
+from dln_verify.verify import registry
+from dln_verify.verify.cli import main
 from tests.verify.dummy import DummyClaim
-from verify import registry
-from verify.cli import main
 
 
 def run(argv, capsys):
@@ -100,13 +100,13 @@ def test_list_names_every_claim(capsys):
 
 
 def test_python_dash_m_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "verify", "list"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "dln_verify", "list"], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0 and "gf-hypentropy" in proc.stdout
 
 
 def test_numeric_validation_messages_name_the_parameter():
-    from numeric.validation import check_alpha, check_regression_data
+    from dln_verify.numeric.validation import check_alpha, check_regression_data
 
     X = np.ones((2, 3))
     with pytest.raises(ValueError, match="alpha"):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from verify.compare import loglog_slope, relative_error
+from dln_verify.verify.compare import loglog_slope, relative_error
 
 
 @pytest.mark.parametrize("order", [-4.0, -0.5, 1.0, 2.0])

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from verify import registry
-from verify.claim import Claim, FigureSpec
+from dln_verify.verify import registry
+from dln_verify.verify.claim import Claim, FigureSpec
 
 CLAIM_IDS = registry.ids()
 _CACHE: dict[str, object] = {}

@@ -4,8 +4,8 @@ The import order below is the catalogue order of ``THEORY.md`` (registration ord
 """
 # isort: skip_file
 
-from verify.claims import woodworth2020  # noqa: F401
-from verify.claims import papazov2024  # noqa: F401
-from verify.claims import pesme_dragomir2024  # noqa: F401
-from verify.claims import soudry2018  # noqa: F401
-from verify.claims import pesme_flammarion2023  # noqa: F401
+from dln_verify.verify.claims import woodworth2020  # noqa: F401
+from dln_verify.verify.claims import papazov2024  # noqa: F401
+from dln_verify.verify.claims import pesme_dragomir2024  # noqa: F401
+from dln_verify.verify.claims import soudry2018  # noqa: F401
+from dln_verify.verify.claims import pesme_flammarion2023  # noqa: F401

@@ -16,7 +16,8 @@ Convention (``THEORY.md``): ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``,
 Claims:
 
 - ``momentum-invariant`` (order): MGD runs with equal ``λ`` follow the MGF path, error
-  ``∝ (1 − β_m)``; against the modified flow of :func:`symbolic.momentum.momentum_invariant`
+  ``∝ (1 − β_m)``; against the modified flow of
+  :func:`dln_verify.symbolic.momentum.momentum_invariant`
   the error is ``∝ (1 − β_m)²``.
 - ``momentum-implicit-bias`` (tight): the MGF limit is the Bregman projection with ``α±`` and
   ``β̃₀`` from the path integrals.
@@ -30,15 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from numeric.convex import implicit_bias_solution
-from numeric.instances import Instance, gaussian_regression, sparse_regression
-from numeric.momentum import (
+from dln_verify.numeric.convex import implicit_bias_solution
+from dln_verify.numeric.instances import Instance, gaussian_regression, sparse_regression
+from dln_verify.numeric.momentum import (
     heavy_ball,
     momentum_gradient_flow,
     relative_path_error,
     stepsize_for,
 )
-from verify.claim import (
+from dln_verify.verify.claim import (
     Claim,
     Comparison,
     FigureSpec,
@@ -48,8 +49,8 @@ from verify.claim import (
     Series,
     Simulation,
 )
-from verify.compare import identity_scatter, loglog_slope, relative_error
-from verify.registry import register
+from dln_verify.verify.compare import identity_scatter, loglog_slope, relative_error
+from dln_verify.verify.registry import register
 
 __all__ = ["MomentumInvariant", "MomentumImplicitBias", "MomentumSparsity"]
 
@@ -72,7 +73,8 @@ class MomentumInvariant(Claim):
     Theorem (Papazov, Pesme & Flammarion, AISTATS 2024, arXiv:2403.05293, §3 "momentum gradient
     flow"; theorem number not verified): as ``β_m → 1`` heavy ball with stepsize ``γ`` tracks
     the MGF ``λẅ + ẇ + ∇F(w) = 0``, ``ẇ(0) = 0``, with ``λ = γ/(1−β_m)²`` and time
-    ``t_k = kγ/(1−β_m)``. Derived with SymPy in :func:`symbolic.momentum.momentum_invariant`,
+    ``t_k = kγ/(1−β_m)``. Derived with SymPy in
+    :func:`dln_verify.symbolic.momentum.momentum_invariant`,
     which also gives the next order: the discrete path is ``O(1−β_m)`` from the MGF, and
     ``O((1−β_m)²)`` from the modified flow with ``λ_eff = λ(1+β_m)/2`` and
     ``ẇ(0) = −(1−β_m)∇F(w₀)/2``.
@@ -309,7 +311,8 @@ class MomentumImplicitBias(Claim):
 
     The prediction is a functional of the trajectory (its two path integrals), the simulation
     is the trajectory's limit point; both come from one integration (cached). The projection is
-    :func:`numeric.convex.implicit_bias_solution` with a certificate. A ``u ± v`` zero crossing
+    :func:`dln_verify.numeric.convex.implicit_bias_solution` with a certificate. A ``u ± v`` zero
+    crossing
     (large λ) is reported as outside the theorem, not as a failure.
     """
 

@@ -8,7 +8,8 @@ whose normalised sub-level sets have a Hausdorff limit, mirror flow
 
 Convention (theory sheet ``classification-and-dynamics.md`` §1): loss summed over samples,
 ``Z = diag(y)X``, flow started at ``θ = ∇φ(β) = 0``; integrated in ``σ = log t``
-(:func:`numeric.mirror.mirror_flow`). The paper gives no rate; the check is an order claim on the
+(:func:`dln_verify.numeric.mirror.mirror_flow`). The paper gives no rate; the check is an order
+claim on the
 empirical rate ``angle ~ C/log t`` of sheet §1.5.
 """
 
@@ -18,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from numeric.convex.max_margin import GaugeSpec, as_gauge, margin_ratio, max_margin
-from numeric.instances import Instance, separable_classification
-from numeric.mirror import angle, builtin_potential, mirror_flow, potential_from_sympy
-from verify.claim import (
+from dln_verify.numeric.convex.max_margin import GaugeSpec, as_gauge, margin_ratio, max_margin
+from dln_verify.numeric.instances import Instance, separable_classification
+from dln_verify.numeric.mirror import angle, builtin_potential, mirror_flow, potential_from_sympy
+from dln_verify.verify.claim import (
     Claim,
     Comparison,
     FigureSpec,
@@ -31,8 +32,8 @@ from verify.claim import (
     Series,
     Simulation,
 )
-from verify.compare import loglog_slope
-from verify.registry import register
+from dln_verify.verify.compare import loglog_slope
+from dln_verify.verify.registry import register
 
 __all__ = ["MirrorHorizon", "order_metrics", "SLOPE_BAND", "RATIO_MAX", "HYP_REL_GAP"]
 
@@ -50,7 +51,7 @@ _BUILTIN_NUMERIC = {"quadratic", "cubic", "cosh", "hypentropy"}
 def _pot_numeric(name: str, alpha: float):
     if name in _BUILTIN_NUMERIC:
         return builtin_potential(name, alpha)
-    from symbolic.horizon import parse_potential
+    from dln_verify.symbolic.horizon import parse_potential
 
     phi, x = parse_potential(name)
     return potential_from_sympy(phi, x, name=name)
@@ -89,7 +90,7 @@ def order_passes(m: dict[str, float]) -> bool:
 
 def predict_directions(inst: Instance, names: list[str]) -> Prediction:
     """Derive each horizon function and solve its max-margin problem (with certificates)."""
-    from symbolic.horizon import horizon_function, parse_potential
+    from dln_verify.symbolic.horizon import horizon_function, parse_potential
 
     values: dict[str, Any] = {}
     worst_primal = worst_gap = 0.0
@@ -181,7 +182,7 @@ class MirrorHorizon(Claim):
     for a separable potential ``φ = Σϕ(β_i)`` with coercive gradient and a horizon shape,
     mirror flow with the exponential (or logistic) loss on separable data converges in
     direction to ``argmin{φ_∞(β) : Zβ ≥ 1}``. Convention: loss summed over samples,
-    ``θ_0 = 0``; see :mod:`numeric.mirror`.
+    ``θ_0 = 0``; see :mod:`dln_verify.numeric.mirror`.
 
     Checked: the angle to the predicted direction and the relative margin gap decrease, the
     fitted slope of log(angle) vs log(log t) lies in [−1.3, −0.7] and angle·log t varies by
@@ -237,7 +238,7 @@ class MirrorHorizon(Claim):
             if profile == "thorough":
                 names.insert(4, "quartic")
         else:
-            from symbolic.horizon import horizon_function, parse_potential
+            from dln_verify.symbolic.horizon import horizon_function, parse_potential
 
             horizon_function(*parse_potential(potential))  # refuse early, readable message
             names = [potential]

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from numeric.instances import Instance, as_generator
-from numeric.saddle_flow import integrate_dual_flow, measure_jump_times, plateau_errors
-from numeric.saddles import lasso_homotopy, min_l1_interpolator_cvxpy, saddle_to_saddle
-from verify.claim import (
+from dln_verify.numeric.instances import Instance, as_generator
+from dln_verify.numeric.saddle_flow import integrate_dual_flow, measure_jump_times, plateau_errors
+from dln_verify.numeric.saddles import lasso_homotopy, min_l1_interpolator_cvxpy, saddle_to_saddle
+from dln_verify.verify.claim import (
     Claim,
     Comparison,
     FigureSpec,
@@ -40,8 +40,8 @@ from verify.claim import (
     Series,
     Simulation,
 )
-from verify.compare import loglog_slope
-from verify.registry import register
+from dln_verify.verify.compare import loglog_slope
+from dln_verify.verify.registry import register
 
 __all__ = ["SaddleToSaddle", "saddle_instance"]
 
@@ -83,7 +83,7 @@ def saddle_instance(seed: int = 0, n: int = 4, d: int = 8, sparsity: int = 2,
     repeatedly from ``default_rng(seed)`` until the limit path (which depends only on the data,
     never on a simulation) has a deactivation, every plateau is at least ``MIN_PLATEAU`` long,
     every off-face dual stays ``MIN_MARGIN`` away from ±1 on the middle 60 % of each plateau
-    (:meth:`numeric.saddles.SaddlePath.dual_margins`; a quantitative general position: at
+    (:meth:`dln_verify.numeric.saddles.SaddlePath.dual_margins`; a quantitative general position: at
     finite α an off-face coordinate has size up to ``½ exp(−2 log(1/α) δ)``) and the last jump
     is before ``MAX_JUMP_TIME``. Deterministic given ``seed``; about 1 draw in 50 qualifies.
     """
@@ -124,9 +124,11 @@ class SaddleToSaddle(Claim):
     """Pesme & Flammarion (NeurIPS 2023, Theorem 2, arXiv:2304.00488): saddle-to-saddle limit.
 
     Convention: ``β = u ⊙ v``, ``u₀ = √2α``, ``v₀ = 0``, ``L(β) = ‖Xβ − y‖²/(2n)``; accelerated
-    time ``τ = t/log(1/α)``. Prediction: :func:`numeric.saddles.saddle_to_saddle` (jump times,
+    time ``τ = t/log(1/α)``. Prediction: :func:`dln_verify.numeric.saddles.saddle_to_saddle` (jump
+    times,
     saddles) and the cvxpy minimum-ℓ1 interpolator. Simulation: the exact rescaled dual flow
-    ``ds/dτ = −∇L(α² sinh(2 log(1/α) s))`` (:func:`numeric.saddle_flow.integrate_dual_flow`).
+    ``ds/dτ = −∇L(α² sinh(2 log(1/α) s))``
+    (:func:`dln_verify.numeric.saddle_flow.integrate_dual_flow`).
     """
 
     id = "saddle-to-saddle"

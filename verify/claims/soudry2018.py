@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from numeric.convex.max_margin import as_gauge, max_margin
-from numeric.instances import Instance, separable_classification
-from numeric.mirror import angle, builtin_potential, mirror_descent, mirror_flow
-from verify.claim import (
+from dln_verify.numeric.convex.max_margin import as_gauge, max_margin
+from dln_verify.numeric.instances import Instance, separable_classification
+from dln_verify.numeric.mirror import angle, builtin_potential, mirror_descent, mirror_flow
+from dln_verify.verify.claim import (
     Claim,
     Comparison,
     FigureSpec,
@@ -28,14 +28,14 @@ from verify.claim import (
     Reference,
     Simulation,
 )
-from verify.claims.pesme_dragomir2024 import (
+from dln_verify.verify.claims.pesme_dragomir2024 import (
     LOG_T_QUICK,
     RATIO_MAX,
     SLOPE_BAND,
     angle_figure,
     compare_directions,
 )
-from verify.registry import register
+from dln_verify.verify.registry import register
 
 __all__ = ["GDMaxMargin", "GD_FLOW_TOL"]
 

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from numeric.convex import implicit_bias_solution, min_l1_interpolator, min_l2_interpolator
-from numeric.flow import gradient_flow_depth, gradient_flow_dual, gradient_flow_uv
-from numeric.instances import (
+from dln_verify.numeric.convex import (
+    implicit_bias_solution,
+    min_l1_interpolator,
+    min_l2_interpolator,
+)
+from dln_verify.numeric.flow import gradient_flow_depth, gradient_flow_dual, gradient_flow_uv
+from dln_verify.numeric.instances import (
     Instance,
     as_generator,
     gaussian_regression,
     load_npz,
     sparse_regression,
 )
-from numeric.validation import check_alpha, check_in_range, check_regression_data
-from verify.claim import (
+from dln_verify.numeric.validation import check_alpha, check_in_range, check_regression_data
+from dln_verify.verify.claim import (
     Claim,
     Comparison,
     FigureSpec,
@@ -31,8 +35,8 @@ from verify.claim import (
     Series,
     Simulation,
 )
-from verify.compare import identity_scatter, loglog_slope, relative_error
-from verify.registry import register
+from dln_verify.verify.compare import identity_scatter, loglog_slope, relative_error
+from dln_verify.verify.registry import register
 
 WOODWORTH = Reference(
     authors="B. Woodworth, S. Gunasekar, J. D. Lee, E. Moroshko, P. Savarese, I. Golan, "
