@@ -107,7 +107,7 @@ def momentum_invariant() -> MomentumInvariant:
 
     Examples
     --------
-    >>> from symbolic.momentum import momentum_invariant
+    >>> from dln_verify.symbolic.momentum import momentum_invariant
     >>> str(momentum_invariant().lam)
     'gamma/(1 - beta_m)**2'
     """

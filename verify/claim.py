@@ -1,6 +1,6 @@
 """The claim contract: records exchanged between the layers and the :class:`Claim` base class.
 
-Data flow (``DESIGN.md``)::
+Data flow::
 
     Instance --predict--> Prediction --+
         |                              +--compare--> Comparison --> Evidence --> report
@@ -27,6 +27,8 @@ from dln_verify.numeric.validation import check_seed
 
 __all__ = [
     "Kind",
+    "Tolerance",
+    "Option",
     "Status",
     "Reference",
     "Prediction",
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 Kind = Literal["tight", "bound", "order", "statistical"]
-Status = Literal["pass", "fail", "outside-assumptions", "diverged", "error"]
+Status = Literal["pass", "fail", "inconclusive", "outside-assumptions", "diverged", "error"]
 PROFILES = ("quick", "thorough")
 
 
@@ -84,6 +86,119 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Tolerance:
+    """A criterion on one reported metric, declared once per claim together with its source.
+
+    ``compare`` decides with :meth:`holds`; the JSON record, the report and the conformance
+    suite read the same declaration, so a number is never written twice.
+
+    Parameters
+    ----------
+    metric : str
+        Name of the metric (a key of :attr:`Comparison.metrics`) the criterion applies to.
+    relation : {"<=", ">=", "in", "=="}
+        ``metric <= value``, ``metric >= value``, ``value[0] <= metric <= value[1]`` or
+        ``metric == value``.
+    value : float or (float, float)
+        The threshold, or the closed band for ``"in"``.
+    source : str
+        Where the number comes from (discretisation order, α, horizon, solver accuracy, a
+        derivation in ``docs/theory``).
+
+    Examples
+    --------
+    >>> tol = Tolerance("max_relative_error", "<=", 1e-7, "ODE tolerance 1e-12, KKT 1e-15")
+    >>> tol.holds(3e-10), tol.holds(float("nan")), tol.display
+    (True, False, '<= 1e-07')
+    >>> Tolerance("slope", "in", (-1.3, -0.7), "order -1 +- 0.3").display
+    '[-1.3, -0.7]'
+    """
+
+    metric: str
+    relation: Literal["<=", ">=", "in", "=="]
+    value: float | tuple[float, float]
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.relation not in ("<=", ">=", "in", "=="):
+            raise ValueError(f"relation must be one of <=, >=, in, ==; got {self.relation!r}")
+        if self.relation == "in":
+            lo, hi = self.value  # type: ignore[misc]
+            if not lo <= hi:
+                raise ValueError(f"band of {self.metric} must satisfy lo <= hi, got {self.value}")
+        if not self.source.strip():
+            raise ValueError(f"tolerance on {self.metric} must say where it comes from")
+
+    def holds(self, metric_value: float) -> bool:
+        """Whether ``metric_value`` satisfies the criterion (never for NaN or a non-number)."""
+        try:
+            x = float(metric_value)
+        except (TypeError, ValueError):
+            return False
+        if math.isnan(x):
+            return False
+        if self.relation == "<=":
+            return x <= self.value
+        if self.relation == ">=":
+            return x >= self.value
+        if self.relation == "==":
+            return x == self.value
+        lo, hi = self.value  # type: ignore[misc]
+        return lo <= x <= hi
+
+    @property
+    def display(self) -> str:
+        """Short human-readable form: ``<= 1e-07``, ``>= 0.25``, ``[0.8, 1.2]``."""
+        if self.relation == "in":
+            lo, hi = self.value  # type: ignore[misc]
+            return f"[{lo:g}, {hi:g}]"
+        return f"{self.relation} {self.value:g}"
+
+    def as_dict(self) -> dict[str, Any]:
+        value = list(self.value) if self.relation == "in" else self.value  # type: ignore[arg-type]
+        return {"metric": self.metric, "relation": self.relation, "value": value,
+                "display": self.display, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Option:
+    """A per-claim option, declared by the claim; the CLI builds ``--NAME`` from it.
+
+    Parameters
+    ----------
+    name : str
+        Python keyword of :meth:`Claim.check` (``data``); the flag is ``--data``
+        (underscores become dashes).
+    help : str
+        One line for ``--help``.
+    type : {"str", "float", "int", "path"}
+        How the command line converts the value (``path``: an existing file).
+    metavar : str
+        Placeholder shown in ``--help`` (default: the upper-cased name).
+
+    Examples
+    --------
+    >>> Option("alpha", "initialisation scale", "float").flag
+    '--alpha'
+    """
+
+    name: str
+    help: str
+    type: Literal["str", "float", "int", "path"] = "str"
+    metavar: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"option name must be a Python identifier, got {self.name!r}")
+        if self.type not in ("str", "float", "int", "path"):
+            raise ValueError(f"option {self.name}: type must be str, float, int or path")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
 class Prediction:
     """What the theory predicts for an instance.
 
@@ -100,12 +215,20 @@ class Prediction:
 
 @dataclass(frozen=True)
 class Simulation:
-    """What the dynamics did: named outputs, a divergence flag and diagnostics."""
+    """What the dynamics did: named outputs, status flags and diagnostics.
+
+    The flags are decided from the simulation's own diagnostics, before any comparison with
+    the prediction: ``diverged`` (a run blew up), ``outside_assumptions`` (the instance
+    violates the theorem's hypotheses) and ``inconclusive`` (the runs spent their budget, in
+    solver units, without reaching the regime the theorem speaks of). ``info["reason"]`` says
+    why.
+    """
 
     values: Mapping[str, Any]
     diverged: bool = False
     outside_assumptions: bool = False
     info: Mapping[str, Any] = field(default_factory=dict)
+    inconclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,7 +244,8 @@ class Comparison:
     metrics : dict
         Named numbers; all finite or the string forms ``"inf"``/``"nan"``.
     tolerance : dict
-        The thresholds used, by name (numbers or short strings such as ``"[0.8, 1.2]"``).
+        Extra thresholds by name, for claims that do not declare :attr:`Claim.tolerances`
+        (declared tolerances are filled in by :meth:`Claim.check_instance`; leave this empty).
     message : str
         One sentence explaining the verdict.
     """
@@ -129,7 +253,7 @@ class Comparison:
     passed: bool
     metric: str
     metrics: Mapping[str, float]
-    tolerance: Mapping[str, Any]
+    tolerance: Mapping[str, Any] = field(default_factory=dict)
     message: str = ""
 
 
@@ -181,9 +305,18 @@ class FigureSpec:
     caption: str = ""
 
 
+#: Version of the JSON record of :meth:`Evidence.to_json_dict` (``docs/results-schema.md``).
+RESULTS_SCHEMA = 2
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """Everything a report needs about one checked claim."""
+    """Everything a report needs about one checked claim.
+
+    The record is self-contained: with the statement, the reference, the declared tolerances
+    and their sources, and the figure records, a report can be rebuilt from the results file
+    alone (:meth:`from_json_dict`).
+    """
 
     claim: str
     title: str
@@ -203,11 +336,20 @@ class Evidence:
     certificate: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     elapsed_s: float = 0.0
+    statement: str = ""
+    tolerance_note: str = ""
+    tolerances: tuple[Mapping[str, Any], ...] = ()
+    reference_short: str = ""
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON-Lines record of ``dln-verify check --json`` (fields of ``DESIGN.md``)."""
+        """The JSON-Lines record of ``dln-verify check --json``.
+
+        Wall-clock time is not part of the record (it would make two identical runs differ);
+        it is in :attr:`elapsed_s` and in the report's separate timings file.
+        """
         return to_plain(
             {
+                "schema": RESULTS_SCHEMA,
                 "claim": self.claim,
                 "passed": self.passed,
                 "status": self.status,
@@ -220,20 +362,69 @@ class Evidence:
                 "parameters": dict(self.parameters),
                 "controls": [
                     {"name": c.name, "rejected": c.rejected, "metric": c.metric,
-                     "metric_name": c.metric_name, "description": c.description}
+                     "metric_name": c.metric_name, "description": c.description,
+                     "message": c.message}
                     for c in self.controls
                 ],
                 "certificate": dict(self.certificate),
                 "message": self.message,
+                "title": self.title,
                 "reference": self.reference,
+                "reference_short": self.reference_short,
+                "statement": self.statement,
+                "tolerance_note": self.tolerance_note,
+                "tolerances": [dict(t) for t in self.tolerances],
                 "notes": list(self.notes),
-                "elapsed_s": round(self.elapsed_s, 3),
+                "figures": [
+                    {"name": f.name, "title": f.title, "xlabel": f.xlabel, "ylabel": f.ylabel,
+                     "xscale": f.xscale, "yscale": f.yscale, "caption": f.caption,
+                     "series": [{"label": s.label, "x": list(s.x), "y": list(s.y),
+                                 "style": s.style} for s in f.series]}
+                    for f in self.figures
+                ],
             }
+        )
+
+    @classmethod
+    def from_json_dict(cls, record: Mapping[str, Any]) -> Evidence:
+        """Rebuild an :class:`Evidence` from :meth:`to_json_dict` output (no computation)."""
+
+        def num(v: Any) -> Any:
+            return float(v) if isinstance(v, str) and v in ("inf", "-inf", "nan") else v
+
+        figures = tuple(
+            FigureSpec(f["name"], f["title"], f["xlabel"], f["ylabel"],
+                       tuple(Series(s["label"], [num(v) for v in s["x"]],
+                                    [num(v) for v in s["y"]], s["style"])
+                             for s in f["series"]),
+                       f.get("xscale", "linear"), f.get("yscale", "linear"),
+                       f.get("caption", ""))
+            for f in record.get("figures", [])
+        )
+        controls = tuple(
+            ControlOutcome(c["name"], c.get("description", ""), bool(c["rejected"]),
+                           num(c["metric"]), c.get("metric_name", ""), c.get("message", ""))
+            for c in record.get("controls", [])
+        )
+        return cls(
+            claim=record["claim"], title=record.get("title", record["claim"]),
+            kind=record["kind"], status=record["status"], passed=bool(record["passed"]),
+            metric=record["metric"],
+            metrics={k: num(v) for k, v in record.get("metrics", {}).items()},
+            tolerance=dict(record.get("tolerance", {})), seed=record.get("seed"),
+            profile=record.get("profile", "quick"),
+            parameters=dict(record.get("parameters", {})), controls=controls,
+            message=record.get("message", ""), reference=record.get("reference", ""),
+            figures=figures, certificate=dict(record.get("certificate", {})),
+            notes=tuple(record.get("notes", [])), statement=record.get("statement", ""),
+            tolerance_note=record.get("tolerance_note", ""),
+            tolerances=tuple(record.get("tolerances", [])),
+            reference_short=record.get("reference_short", ""),
         )
 
 
 class Claim(ABC):
-    """Base class of a verifiable claim (one class per claim, one module per paper).
+    """Base class of a verifiable claim (one file per claim under ``verify/claims/``).
 
     Subclasses set the class attributes and implement :meth:`default_instance`,
     :meth:`predict`, :meth:`simulate`, :meth:`compare` and :meth:`negative_controls`; they may
@@ -249,10 +440,14 @@ class Claim(ABC):
     statement : str
         Markdown (with LaTeX) statement of the theorem as checked.
     kind : {"tight", "bound", "order", "statistical"}
+    tolerances : tuple of Tolerance
+        Every criterion ``compare`` decides with, declared once with its source; read by
+        ``compare`` (:meth:`tol`), the JSON record and the report.
     tolerance_note : str
-        Where the tolerance numbers come from.
-    options : dict
-        Extra keyword options :meth:`check` accepts (name -> help), e.g. ``potential``.
+        Prose on how the tolerances were derived (cites ``docs/theory``); numbers live in
+        :attr:`tolerances`.
+    options : dict of str to Option
+        Extra keyword options :meth:`check` accepts; the CLI builds ``--NAME`` flags from them.
     """
 
     id: ClassVar[str]
@@ -260,8 +455,19 @@ class Claim(ABC):
     reference: ClassVar[Reference]
     statement: ClassVar[str]
     kind: ClassVar[str]
+    tolerances: ClassVar[tuple[Tolerance, ...]] = ()
     tolerance_note: ClassVar[str] = ""
-    options: ClassVar[dict[str, str]] = {}
+    options: ClassVar[Mapping[str, Option]] = {}
+
+    # -- declarations -------------------------------------------------------------------------
+    def tol(self, metric: str) -> Tolerance:
+        """The declared tolerance on ``metric`` (KeyError naming the declared ones if absent)."""
+        for tolerance in self.tolerances:
+            if tolerance.metric == metric:
+                return tolerance
+        declared = ", ".join(t.metric for t in self.tolerances) or "none"
+        raise KeyError(f"claim {self.id} declares no tolerance on {metric!r} (declared: "
+                       f"{declared})")
 
     # -- to implement -------------------------------------------------------------------------
     @abstractmethod
@@ -343,8 +549,9 @@ class Claim(ABC):
                 f"tolerance): {dict(prediction.certificate)}",
             )
             passed = False
-        elif simulation.diverged or simulation.outside_assumptions:
-            status = "diverged" if simulation.diverged else "outside-assumptions"
+        elif simulation.diverged or simulation.outside_assumptions or simulation.inconclusive:
+            status = ("diverged" if simulation.diverged else "outside-assumptions"
+                      if simulation.outside_assumptions else "inconclusive")
             reason = simulation.info.get("reason", status)
             comparison = Comparison(False, "none", {}, {}, f"{status}: {reason}")
             passed = False
@@ -369,6 +576,7 @@ class Claim(ABC):
                 notes.append("no negative control ran: a claim without one cannot pass")
             status = "pass" if passed else "fail"
             figures = self.figures(instance, prediction, simulation, comparison)
+        declared = {t.metric: t.display for t in self.tolerances}
         return Evidence(
             claim=self.id,
             title=self.title,
@@ -377,7 +585,7 @@ class Claim(ABC):
             passed=passed,
             metric=comparison.metric,
             metrics=dict(comparison.metrics),
-            tolerance=dict(comparison.tolerance),
+            tolerance={**declared, **dict(comparison.tolerance)},
             seed=instance.seed,
             profile=profile,
             parameters=instance.parameters(),
@@ -388,4 +596,8 @@ class Claim(ABC):
             certificate=dict(prediction.certificate),
             notes=tuple(notes),
             elapsed_s=time.perf_counter() - start,
+            statement=self.statement.strip(),
+            tolerance_note=self.tolerance_note.strip(),
+            tolerances=tuple(t.as_dict() for t in self.tolerances),
+            reference_short=self.reference.short,
         )

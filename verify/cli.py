@@ -1,24 +1,44 @@
 """The ``dln-verify`` command line (also ``python -m dln_verify``).
 
-Exit codes: 0 every checked claim passed; 1 a claim failed (or errored); 2 bad input (unknown
-claim id, invalid option value, unparsable expression). Errors print one line, never a traceback.
+Exit codes: 0 every checked claim passed; 1 a claim failed, diverged or errored; 2 bad input
+(unknown claim id, invalid option value, unparsable expression, unloadable plugin); 3 no claim
+failed but at least one was not decided (``inconclusive`` or ``outside-assumptions``). Errors
+print one line, never a traceback.
+
+Per-claim options (``--data``, ``--alpha``, ``--potential`` …) are not listed here: they are
+built from the :class:`~dln_verify.verify.claim.Option` declarations of the registered claims,
+including those of ``--plugin`` files, which are therefore loaded before the arguments are
+parsed.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from dln_verify.verify import registry
-from dln_verify.verify.claim import PROFILES
-from dln_verify.verify.report import format_number
+from dln_verify.verify.claim import PROFILES, Evidence, Option
+from dln_verify.verify.formatting import format_number
 
-__all__ = ["main", "cli"]
+__all__ = ["main", "cli", "exit_code", "EXIT_PASS", "EXIT_FAIL", "EXIT_INPUT",
+           "EXIT_UNDECIDED"]
 
-EXIT_PASS, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_UNDECIDED = 0, 1, 2, 3
+_UNDECIDED = ("inconclusive", "outside-assumptions")
+
+
+def exit_code(results: Sequence[Evidence]) -> int:
+    """0 all passed; 1 any fail/diverged/error; 3 otherwise (some claim not decided)."""
+    if all(ev.passed for ev in results):
+        return EXIT_PASS
+    if all(ev.passed or ev.status in _UNDECIDED for ev in results):
+        return EXIT_UNDECIDED
+    return EXIT_FAIL
 
 
 def _progress(message: str) -> None:
@@ -34,19 +54,60 @@ def _resolve_ids(ids: tuple[str, ...], all_: bool) -> list[str]:
         raise click.UsageError("give at least one claim id, or --all (see `dln-verify list`)")
     for claim_id in ids:
         registry.get(claim_id)  # raises UnknownClaimError (a ValueError) -> exit 2
-    return list(ids)
+    return list(dict.fromkeys(ids))
 
 
 _seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Seed of the instance generators and of every random run.")
 _profile = click.option("--profile", type=click.Choice(PROFILES), default="quick",
                         show_default=True, help="quick: CI-sized; thorough: larger sweeps.")
-_potential = click.option("--potential", default=None, metavar="EXPR",
-                          help="SymPy expression in x of a separable potential (mirror-horizon).")
-_data = click.option("--data", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="Your own .npz with arrays X (n×d) and y (n,) (gf-hypentropy, gf-depth).")
-_alpha = click.option("--alpha", type=float, default=None,
-                      help="Initialisation scale α > 0 instead of the claim's default sweep.")
+_plugin = click.option("--plugin", "plugins", multiple=True, metavar="FILE.py",
+                       help="Load claims from a Python file (repeatable).")
+
+_CLICK_TYPES = {"str": click.STRING, "float": click.FLOAT, "int": click.INT,
+                "path": click.Path(exists=True, dir_okay=False)}
+
+
+def claim_options() -> dict[str, Option]:
+    """The union of the registered claims' option declarations (one per name)."""
+    merged: dict[str, tuple[Option, list[str]]] = {}
+    for claim in registry.all_claims():
+        for name, option in claim.options.items():
+            if name in merged:
+                known, takers = merged[name]
+                if known.type != option.type:
+                    raise ValueError(f"claims {takers[0]} and {claim.id} declare option "
+                                     f"--{name} with different types ({known.type}, "
+                                     f"{option.type})")
+                takers.append(claim.id)
+            else:
+                merged[name] = (option, [claim.id])
+    return {name: opt for name, (opt, _) in sorted(merged.items())}
+
+
+def _claim_params(options: dict[str, Option]) -> list[click.Option]:
+    params = []
+    takers = {name: [c.id for c in registry.all_claims() if name in c.options]
+              for name in options}
+    for name, opt in options.items():
+        params.append(click.Option(
+            [opt.flag, name], type=_CLICK_TYPES[opt.type], multiple=True,
+            metavar=opt.metavar or name.upper(),
+            help=f"{opt.help} [{', '.join(takers[name])}]"))
+    return params
+
+
+def _claim_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Per-claim option values from click's tuples; a repeated option is an input error."""
+    out = {}
+    for name, given in values.items():
+        if not given:
+            continue
+        if len(given) > 1:
+            raise click.BadParameter(f"given {len(given)} times; give it once",
+                                     param_hint=f"'--{name.replace('_', '-')}'")
+        out[name] = given[0]
+    return out
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,17 +116,50 @@ def cli() -> None:
     """Verify implicit-bias claims for diagonal linear networks and mirror flows."""
 
 
+def markdown_catalogue() -> str:
+    """The catalogue as a Markdown table (``dln-verify list --markdown``; the README's table)."""
+    lines = ["| id | source | what is checked | kind | options |", "|---|---|---|---|---|"]
+    for claim in registry.all_claims():
+        options = ", ".join(f"`{o.flag}`" for o in claim.options.values()) or "—"
+        lines.append(f"| `{claim.id}` | {claim.reference.short}, {claim.reference.theorem} | "
+                     f"{claim.title} | {claim.kind} | {options} |")
+    return "\n".join(lines)
+
+
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per claim.")
-def list_claims(as_json: bool) -> None:
-    """The catalogue: id, paper, theorem, kind."""
+@click.option("--markdown", "as_markdown", is_flag=True, help="The catalogue as a Markdown table.")
+@_plugin
+def list_claims(as_json: bool, as_markdown: bool, plugins: tuple[str, ...]) -> None:
+    """The catalogue: id, kind, paper, theorem."""
+    if as_json and as_markdown:
+        raise click.UsageError("give --json or --markdown, not both")
+    if as_markdown:
+        click.echo(markdown_catalogue())
+        return
     for claim in registry.all_claims():
         ref = claim.reference
         if as_json:
             click.echo(json.dumps({"claim": claim.id, "title": claim.title, "kind": claim.kind,
-                                   "reference": ref.cite(), "options": sorted(claim.options)}))
+                                   "reference": ref.cite(), "options": sorted(claim.options),
+                                   "source": registry.source(claim.id)}))
         else:
             click.echo(f"{claim.id:<24} {claim.kind:<12} {ref.short:<22} {ref.theorem}")
+
+
+def _run(claim_ids, seed, profile, claim_values):
+    from dln_verify.verify.runner import run_claims
+
+    return run_claims(claim_ids, seed=seed, profile=profile, options=claim_values,
+                      progress=_progress)
+
+
+def _write_json_results(results: Sequence[Evidence], path: Path, seed: int, profile: str) -> None:
+    from dln_verify.verify.provenance import provenance
+    from dln_verify.verify.report import results_payload, write_atomically
+
+    payload = results_payload(results, provenance(seed=seed, profile=profile), {})
+    write_atomically(path, json.dumps(payload, indent=2) + "\n")
 
 
 @cli.command()
@@ -73,18 +167,14 @@ def list_claims(as_json: bool) -> None:
 @click.option("--all", "all_", is_flag=True, help="Check every registered claim.")
 @_seed
 @_profile
-@_potential
-@_data
-@_alpha
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per claim.")
-def check(ids, all_, seed, profile, potential, data, alpha, as_json) -> None:
-    """Check claims; exit 0 if all pass, 1 if any fails."""
-    from dln_verify.verify.runner import run_claims
-
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Also write the results (results.json schema) to FILE.")
+@_plugin
+def check(ids, all_, seed, profile, as_json, output, plugins, **claim_values) -> None:
+    """Check claims; exit 0 if all pass, 1 if any fails, 3 if some are undecided."""
     claim_ids = _resolve_ids(ids, all_)
-    options = {"potential": potential, "data": data, "alpha": alpha}
-    results = run_claims(claim_ids, seed=seed, profile=profile, options=options,
-                         progress=_progress)
+    results = _run(claim_ids, seed, profile, _claim_values(claim_values))
     for ev in results:
         if as_json:
             click.echo(json.dumps(ev.to_json_dict()))
@@ -96,38 +186,52 @@ def check(ids, all_, seed, profile, potential, data, alpha, as_json) -> None:
                        f"(tolerance {tol}); controls rejected {rejected}/{len(ev.controls)}")
             if not ev.passed:
                 click.echo(f"         {ev.message}")
-    sys.exit(EXIT_PASS if all(ev.passed for ev in results) else EXIT_FAIL)
+    if output is not None:
+        _write_json_results(results, output, seed, profile)
+    sys.exit(exit_code(results))
+
+
+def _check_writable(out: Path) -> None:
+    try:  # fail before any work if the output folder's parent cannot be written
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = out.parent / f".{out.name}.write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write to {out}: {exc.strerror or exc}",
+                                 param_hint="'--out'") from None
 
 
 @cli.command()
 @click.argument("ids", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Report every claim (the default).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
-              show_default=True, help="Output folder.")
+              show_default=True, help="Output folder (replaced atomically).")
+@click.option("--from", "from_", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, metavar="RESULTS.json",
+              help="Rebuild the report from a results file, without computing.")
 @_seed
 @_profile
-@_potential
-def report(ids, all_, out, seed, profile, potential) -> None:
+@_plugin
+def report(ids, all_, out, from_, seed, profile, plugins, **claim_values) -> None:
     """Check claims and write index.html, index.md, results.json and figures/."""
-    from dln_verify.verify.report import write_report
-    from dln_verify.verify.runner import run_claims
+    from dln_verify.verify.report import load_results, write_report
 
-    claim_ids = _resolve_ids(ids, all_ or not ids)
-    try:  # fail before any work if the output folder cannot be written
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise click.BadParameter(f"cannot write to {out}: {exc.strerror or exc}",
-                                 param_hint="'--out'") from None
-    results = run_claims(claim_ids, seed=seed, profile=profile,
-                         options={"potential": potential}, progress=_progress)
-    paths = write_report(results, out, seed=seed, profile=profile)
+    _check_writable(out)
+    if from_ is not None:
+        if ids or all_ or _claim_values(claim_values):
+            raise click.UsageError("--from rebuilds a report as it was: give no claim ids, "
+                                   "--all or claim options with it")
+        prov, results = load_results(from_)
+        paths = write_report(results, out, provenance_record=prov)
+    else:
+        claim_ids = _resolve_ids(ids, all_ or not ids)
+        results = _run(claim_ids, seed, profile, _claim_values(claim_values))
+        paths = write_report(results, out, seed=seed, profile=profile)
     passed = sum(ev.passed for ev in results)
     click.echo(f"{passed}/{len(results)} claims verified; report written to "
                f"{paths['html']} (also {paths['markdown'].name}, {paths['json'].name}, figures/)")
-    sys.exit(EXIT_PASS if passed == len(results) else EXIT_FAIL)
+    sys.exit(exit_code(results))
 
 
 _fmt_latex = click.option("--latex", "fmt", flag_value="latex", help="Print LaTeX.")
@@ -170,7 +274,7 @@ def derive_potential_cmd(depth, param, fmt) -> None:
 @_fmt_latex
 @_fmt_json
 def derive_horizon_cmd(expr, fmt) -> None:
-    """The horizon function of a separable potential given as a SymPy expression in x."""
+    """The horizon function of a separable potential given as an expression in x."""
     from dln_verify.symbolic.horizon import derive_horizon
 
     _emit(derive_horizon(expr), fmt)
@@ -187,10 +291,39 @@ def derive_momentum_cmd(fmt) -> None:
     _emit(derive_momentum(), fmt)
 
 
+def _plugin_paths(argv: Sequence[str]) -> list[str]:
+    """Values of ``--plugin`` in ``argv`` (``--plugin F`` or ``--plugin=F``), in order."""
+    paths = []
+    for k, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--plugin":
+            if k + 1 >= len(argv):
+                raise click.BadParameter("expects a file", param_hint="'--plugin'")
+            paths.append(argv[k + 1])
+        elif arg.startswith("--plugin="):
+            paths.append(arg.split("=", 1)[1])
+    return paths
+
+
+def _prepare(argv: Sequence[str]) -> None:
+    """Load plugin files, then give ``check`` and ``report`` the claims' declared options."""
+    for path in _plugin_paths(argv):
+        registry.load_plugin(path)
+    params = _claim_params(claim_options())
+    for command in (check, report):
+        command.params = [p for p in command.params if not getattr(p, "_dln_claim", False)]
+        for param in params:
+            param._dln_claim = True  # type: ignore[attr-defined]
+            command.params.append(param)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning input errors into one line and exit code 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=argv, prog_name="dln-verify", standalone_mode=False)
+        _prepare(args)
+        cli.main(args=args, prog_name="dln-verify", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -10,33 +10,21 @@ from __future__ import annotations
 
 import html
 import json
-import math
+import os
 import re
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dln_verify.verify import registry
-from dln_verify.verify.claim import Evidence, to_plain
+from dln_verify.verify.claim import RESULTS_SCHEMA, Evidence, to_plain
 from dln_verify.verify.figures import render_figure
+from dln_verify.verify.formatting import format_number
 from dln_verify.verify.provenance import provenance
 
-__all__ = ["write_report", "format_number"]
-
-
-def format_number(value: Any) -> str:
-    """Compact human formatting of a metric value."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if value == 0 or 1e-3 <= abs(value) < 1e4:
-            return f"{value:.4g}"
-        return f"{value:.3e}"
-    return str(value)
+__all__ = ["write_report", "load_results", "results_payload", "write_atomically",
+           "format_number"]
 
 
 def _slug(text: str) -> str:
@@ -86,22 +74,21 @@ def _markdown(results: Sequence[Evidence], prov: dict[str, Any], figs) -> str:
             f"{format_number(value)} | {format_number(tol)} | {_controls_summary(ev)} |"
         )
     for ev in results:
-        claim = registry.get(ev.claim)
         lines += [
             "",
             f"## {ev.claim}",
             "",
-            f"**{ev.title}** — verdict: **{ev.status}** ({ev.elapsed_s:.1f} s)",
+            f"**{ev.title}** — verdict: **{ev.status}**",
             "",
             f"*Reference:* {ev.reference}",
             "",
-            "**Statement.** " + claim.statement.strip(),
+            "**Statement.** " + ev.statement,
             "",
             f"**Verdict.** {ev.message}",
             "",
         ]
-        if claim.tolerance_note:
-            lines += ["**Tolerances.** " + claim.tolerance_note.strip(), ""]
+        if ev.tolerance_note:
+            lines += ["**Tolerances.** " + ev.tolerance_note, ""]
         if ev.metrics:
             lines += ["| metric | value | tolerance |", "|---|---|---|"]
             for name, value in ev.metrics.items():
@@ -168,15 +155,14 @@ def _html(results: Sequence[Evidence], prov: dict[str, Any], figs) -> str:
         )
     out.append("</table>")
     for ev in results:
-        claim = registry.get(ev.claim)
         out += [
             f"<h2 id='{_slug(ev.claim)}'>{e(ev.claim)}: {e(ev.title)}</h2>",
             f"<p>Verdict: <span class='{e(ev.status)}'>{e(ev.status)}</span> — {e(ev.message)}</p>",
             f"<p><i>Reference:</i> {e(ev.reference)}</p>",
-            f"<div class='stmt'>{e(claim.statement.strip())}</div>",
+            f"<div class='stmt'>{e(ev.statement)}</div>",
         ]
-        if claim.tolerance_note:
-            out.append(f"<p><b>Tolerances.</b> {e(claim.tolerance_note.strip())}</p>")
+        if ev.tolerance_note:
+            out.append(f"<p><b>Tolerances.</b> {e(ev.tolerance_note)}</p>")
         if ev.metrics:
             out.append("<table><tr><th>metric</th><th>value</th><th>tolerance</th></tr>")
             for name, value in ev.metrics.items():
@@ -205,30 +191,107 @@ def _html(results: Sequence[Evidence], prov: dict[str, Any], figs) -> str:
     return "\n".join(out)
 
 
+def results_payload(results: Sequence[Evidence], prov: Mapping[str, Any],
+                    figs: Mapping[str, list[tuple[str, str]]]) -> dict[str, Any]:
+    """The ``results.json`` document: provenance, summary and one record per claim.
+
+    Each record is :meth:`Evidence.to_json_dict` with the figure file of each figure record
+    added; the schema is documented in ``docs/results-schema.md``.
+    """
+    records = []
+    for ev in results:
+        record = ev.to_json_dict()
+        for fig, (rel, _) in zip(record["figures"], figs.get(ev.claim, []), strict=False):
+            fig["file"] = rel
+        records.append(record)
+    statuses = [ev.status for ev in results]
+    return to_plain({
+        "schema": RESULTS_SCHEMA,
+        "provenance": dict(prov),
+        "summary": {"claims": len(results), "passed": sum(ev.passed for ev in results),
+                    **{s: statuses.count(s) for s in sorted(set(statuses))}},
+        "results": records,
+    })
+
+
+def load_results(path: Path | str) -> tuple[dict[str, Any], list[Evidence]]:
+    """Read a ``results.json`` written by :func:`write_report`: ``(provenance, evidence)``.
+
+    Raises ValueError (naming ``--from``) for a missing, unreadable or foreign file.
+    """
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"--from {path}: cannot read a results file: {exc}") from None
+    found = payload.get("schema") if isinstance(payload, dict) else type(payload).__name__
+    if not isinstance(payload, dict) or found != RESULTS_SCHEMA:
+        raise ValueError(f"--from {path}: not a dln-verify results file of schema "
+                         f"{RESULTS_SCHEMA} (found schema {found!r})")
+    try:
+        evidence = [Evidence.from_json_dict(r) for r in payload["results"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"--from {path}: malformed record: {exc}") from None
+    return dict(payload.get("provenance", {})), evidence
+
+
+def write_atomically(path: Path | str, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary sibling and a rename (never half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _swap_in(staged: Path, out: Path) -> None:
+    """Replace ``out`` by the complete folder ``staged`` with renames (same file system)."""
+    old = out.parent / f".{out.name}.previous-{os.getpid()}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staged, out)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def write_report(
-    results: Sequence[Evidence], out: Path | str, *, seed: int, profile: str
+    results: Sequence[Evidence], out: Path | str, *, seed: int | None = None,
+    profile: str | None = None, provenance_record: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """Write the report files for ``results`` under ``out``; return their paths by kind."""
+    """Write ``index.html``, ``index.md``, ``results.json``, ``timings.json`` and ``figures/``.
+
+    The report is written atomically: everything goes into a hidden sibling folder which then
+    replaces ``out`` by a rename, so a run killed half-way leaves the previous report complete
+    and untouched, and ``out`` only ever holds the files of one run. ``results.json`` is
+    byte-identical for the same seed and options apart from ``provenance.time_utc``;
+    wall-clock times are in ``timings.json``.
+
+    ``provenance_record`` (from :func:`load_results`) rebuilds a report without computing
+    (``dln-verify report --from results.json``).
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    prov = provenance(seed=seed, profile=profile)
-    figs = _render_figures(results, out)
-    payload = {
-        "provenance": prov,
-        "summary": {"claims": len(results), "passed": sum(ev.passed for ev in results)},
-        "results": [
-            {**ev.to_json_dict(),
-             "figures": [{"name": f.name, "title": f.title, "file": rel}
-                         for f, (rel, _) in zip(ev.figures, figs.get(ev.claim, []), strict=False)]}
-            for ev in results
-        ],
-    }
-    paths = {
-        "json": out / "results.json",
-        "markdown": out / "index.md",
-        "html": out / "index.html",
-    }
-    paths["json"].write_text(json.dumps(to_plain(payload), indent=2) + "\n")
-    paths["markdown"].write_text(_markdown(results, prov, figs))
-    paths["html"].write_text(_html(results, prov, figs))
-    return paths
+    prov = dict(provenance_record) if provenance_record is not None else provenance(
+        seed=seed, profile=profile)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        figs = _render_figures(results, staged)
+        payload = results_payload(results, prov, figs)
+        (staged / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
+        (staged / "index.md").write_text(_markdown(results, prov, figs))
+        (staged / "index.html").write_text(_html(results, prov, figs))
+        timings = {ev.claim: round(ev.elapsed_s, 3) for ev in results}
+        (staged / "timings.json").write_text(json.dumps({"elapsed_s": timings}, indent=2) + "\n")
+        staged.chmod(0o755)
+        _swap_in(staged, out)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return {"json": out / "results.json", "markdown": out / "index.md",
+            "html": out / "index.html", "timings": out / "timings.json"}

@@ -1,11 +1,21 @@
-"""Claim modules, one per paper. Importing this package registers every claim.
+"""Built-in claims, one file per claim, discovered by :mod:`dln_verify.verify.registry`.
 
-The import order below is the catalogue order of ``THEORY.md`` (registration order).
+A module here is a claim file unless its name starts with ``_`` or ``template`` (the template,
+:mod:`dln_verify.verify.claims.template_claim`, is a working claim that is not registered).
+Adding a claim is adding a file: nothing to import or list by hand. :data:`CATALOGUE` only
+fixes the order in which ``dln-verify list`` and the report show the claims; a claim missing
+from it is shown after the listed ones.
 """
-# isort: skip_file
 
-from dln_verify.verify.claims import woodworth2020  # noqa: F401
-from dln_verify.verify.claims import papazov2024  # noqa: F401
-from dln_verify.verify.claims import pesme_dragomir2024  # noqa: F401
-from dln_verify.verify.claims import soudry2018  # noqa: F401
-from dln_verify.verify.claims import pesme_flammarion2023  # noqa: F401
+#: Catalogue order of the built-in claims (the only place it is declared).
+CATALOGUE = (
+    "gf-hypentropy",
+    "gf-depth",
+    "gf-limits",
+    "momentum-invariant",
+    "momentum-implicit-bias",
+    "momentum-sparsity",
+    "mirror-horizon",
+    "gd-max-margin",
+    "saddle-to-saddle",
+)

@@ -1,16 +1,15 @@
-"""Mirror flow on separable data converges to the φ∞-max-margin direction (claim mirror-horizon).
+"""Claim ``mirror-horizon``: mirror flow on separable data converges in direction to the
+φ∞-max-margin classifier (Pesme, Dragomir & Flammarion, NeurIPS 2024, arXiv:2406.12763).
 
-Pesme, Dragomir & Flammarion, "Implicit bias of mirror flow on separable data", NeurIPS 2024,
-arXiv:2406.12763, main theorem: for a potential φ (C², strictly convex, dom φ = R^d, ∇φ onto)
-whose normalised sub-level sets have a Hausdorff limit, mirror flow
-``d/dt ∇φ(β_t) = −∇L(β_t)`` with an exponentially tailed loss on linearly separable data has
-``β_t/‖β_t‖ → β̄/‖β̄‖``, ``β̄ = argmin{φ_∞(β) : y_i⟨x_i, β⟩ ≥ 1}``, φ_∞ the horizon function.
+Theorem: for a potential φ (C², strictly convex, dom φ = R^d, ∇φ onto) whose normalised
+sub-level sets have a Hausdorff limit, mirror flow ``d/dt ∇φ(β_t) = −∇L(β_t)`` with an
+exponentially tailed loss on linearly separable data has ``β_t/‖β_t‖ → β̄/‖β̄‖``,
+``β̄ = argmin{φ_∞(β) : y_i⟨x_i, β⟩ ≥ 1}``, φ_∞ the horizon function.
 
-Convention (theory sheet ``classification-and-dynamics.md`` §1): loss summed over samples,
-``Z = diag(y)X``, flow started at ``θ = ∇φ(β) = 0``; integrated in ``σ = log t``
+Convention (``docs/theory/classification.md §1``): loss summed over samples, ``Z = diag(y)X``,
+flow started at ``θ = ∇φ(β) = 0``; integrated in ``σ = log t``
 (:func:`dln_verify.numeric.mirror.mirror_flow`). The paper gives no rate; the check is an order
-claim on the
-empirical rate ``angle ~ C/log t`` of sheet §1.5.
+claim on the empirical rate ``angle ~ C/log t`` (``docs/theory/classification.md §1.5``).
 """
 
 from __future__ import annotations
@@ -19,30 +18,24 @@ from typing import Any
 
 import numpy as np
 
-from dln_verify.numeric.convex.max_margin import GaugeSpec, as_gauge, margin_ratio, max_margin
+from dln_verify.numeric.convex.max_margin import GaugeSpec, as_gauge, max_margin
 from dln_verify.numeric.instances import Instance, separable_classification
-from dln_verify.numeric.mirror import angle, builtin_potential, mirror_flow, potential_from_sympy
+from dln_verify.numeric.mirror import builtin_potential, mirror_flow, potential_from_sympy
+from dln_verify.verify.bibliography import PESME_DRAGOMIR2024
+from dln_verify.verify.checks import angle_figure, compare_directions
 from dln_verify.verify.claim import (
     Claim,
     Comparison,
     FigureSpec,
     NegativeControl,
+    Option,
     Prediction,
-    Reference,
-    Series,
     Simulation,
+    Tolerance,
 )
-from dln_verify.verify.compare import loglog_slope
-from dln_verify.verify.registry import register
 
-__all__ = ["MirrorHorizon", "order_metrics", "SLOPE_BAND", "RATIO_MAX", "HYP_REL_GAP"]
+__all__ = ["MirrorHorizon", "predict_directions"]
 
-#: band for the fitted slope of log(angle) against log(log t) (theory sheet §1.5: slope −1)
-SLOPE_BAND = (-1.3, -0.7)
-#: max/min of angle·log t over the fitted range (sheet §1.6 recipe: "within 2×")
-RATIO_MAX = 2.0
-#: relative margin gap allowed for the hyperbolic entropy at the last time (sheet §1.5)
-HYP_REL_GAP = 2e-2
 LOG_T_QUICK = (30.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
 LOG_T_HYP = (10.0, 100.0, 1e3, 1e4, 1e5, 1e6)
 _BUILTIN_NUMERIC = {"quadratic", "cubic", "cosh", "hypentropy"}
@@ -59,33 +52,6 @@ def _pot_numeric(name: str, alpha: float):
 
 def _gauge_tuple(g: GaugeSpec) -> list[float]:
     return [g.p, g.w_pos, g.w_neg]
-
-
-def order_metrics(log_t: np.ndarray, angles: np.ndarray, gaps: np.ndarray) -> dict[str, float]:
-    """Slope of log(angle) vs log(log t), spread of angle·log t, monotonicity of angle and gap."""
-    log_t = np.asarray(log_t, float)
-    angles = np.asarray(angles, float)
-    gaps = np.asarray(gaps, float)
-    slope = loglog_slope(log_t, np.maximum(angles, 1e-300))
-    prod = angles * log_t
-    return {
-        "slope": slope,
-        "angle_logt_ratio": float(np.max(prod) / np.min(prod)),
-        "angle_final": float(angles[-1]),
-        "angle_logt_final": float(prod[-1]),
-        "gap_final": float(gaps[-1]),
-        "angle_monotone": float(np.all(np.diff(angles) < 0)),
-        "gap_monotone": float(np.all(np.diff(gaps) < 0)),
-    }
-
-
-def order_passes(m: dict[str, float]) -> bool:
-    return bool(
-        SLOPE_BAND[0] <= m["slope"] <= SLOPE_BAND[1]
-        and m["angle_logt_ratio"] <= RATIO_MAX
-        and m["angle_monotone"] == 1.0
-        and m["gap_monotone"] == 1.0
-    )
 
 
 def predict_directions(inst: Instance, names: list[str]) -> Prediction:
@@ -108,73 +74,6 @@ def predict_directions(inst: Instance, names: list[str]) -> Prediction:
             "max_primal_residual": worst_primal, "max_relative_duality_gap": worst_gap}
     return Prediction("φ∞-max-margin directions", values, cert)
 
-
-def compare_directions(
-    inst: Instance, prediction: Prediction, simulation: Simulation, margin_only: set[str]
-) -> Comparison:
-    metrics: dict[str, float] = {}
-    ok_all = True
-    worst = 0.0
-    failing = []
-    for name, run in simulation.values["runs"].items():
-        pred = prediction.values[name]
-        g = GaugeSpec(*pred["gauge"])
-        beta = np.asarray(run["beta"])
-        log_t = np.asarray(run["log_t"])
-        gamma = margin_ratio(inst.X, inst.y, beta, g)
-        rel_gap = (pred["margin"] - gamma) / pred["margin"]
-        angles = angle(beta, np.asarray(pred["beta"])[None, :])
-        if name in margin_only:
-            ok = bool(rel_gap[-1] <= HYP_REL_GAP and np.all(np.diff(rel_gap) < 0))
-            metrics[f"{name}.rel_margin_gap_final"] = float(rel_gap[-1])
-            metrics[f"{name}.angle_final"] = float(angles[-1])
-            dev = float(rel_gap[-1] / HYP_REL_GAP)
-        else:
-            m = order_metrics(log_t, angles, rel_gap)
-            for k, v in m.items():
-                metrics[f"{name}.{k}"] = v
-            ok = order_passes(m)
-            # fraction of the slope band used (≤ 1 inside the band)
-            dev = abs(m["slope"] + 1.0) / ((SLOPE_BAND[1] - SLOPE_BAND[0]) / 2)
-        worst = max(worst, dev)
-        if not ok:
-            failing.append(name)
-        ok_all &= ok
-    metrics["worst_deviation"] = worst
-    # worst_deviation: the largest fraction of a potential's band used (|slope + 1| over the
-    # slope band's half-width, or the hyperbolic entropy's margin gap over its tolerance).
-    tol = {"worst_deviation": "<= 1 (fraction of band)",
-           "slope_band": f"[{SLOPE_BAND[0]}, {SLOPE_BAND[1]}]",
-           "angle_logt_ratio_max": RATIO_MAX, "monotone": "angle and margin gap decrease",
-           "hypentropy_rel_margin_gap": HYP_REL_GAP}
-    msg = ("angle ~ C/log t towards the predicted direction for every potential" if ok_all
-           else f"order criteria fail for: {', '.join(failing)}")
-    return Comparison(bool(ok_all), "worst_deviation", metrics, tol, msg)
-
-
-def angle_figure(inst, prediction, simulation, title: str,
-                 margin_only: frozenset[str] = frozenset()) -> FigureSpec:
-    """Angle vs log t per run; a C/log t reference for the runs checked on their angle (the
-    margin-only runs get none: their angle is not claimed to follow 1/log t yet)."""
-    series = []
-    for name, run in simulation.values["runs"].items():
-        beta = np.asarray(run["beta"])
-        log_t = np.asarray(run["log_t"], float)
-        a = angle(beta, np.asarray(prediction.values[name]["beta"])[None, :])
-        series.append(Series(f"{name}: angle(β_t, β̄)", log_t.tolist(), a.tolist(), "line"))
-        if name in margin_only:
-            continue
-        c = float(a[-1] * log_t[-1])
-        series.append(Series(f"{name}: {c:.2f}/log t", log_t.tolist(), (c / log_t).tolist(),
-                             "reference"))
-    return FigureSpec("angle_vs_logt", title, "log t", "angle (rad)", tuple(series),
-                      xscale="log", yscale="log",
-                      caption="Angle between the mirror-flow iterate and the predicted "
-                              "max-margin direction; dashed: C/log t reference (none for "
-                              "potentials checked on their margin only).")
-
-
-@register
 class MirrorHorizon(Claim):
     """Mirror flow on separable data → φ∞-max-margin direction, at rate ~1/log t.
 
@@ -190,21 +89,14 @@ class MirrorHorizon(Claim):
 
     Examples
     --------
-    >>> from verify import registry
-    >>> registry.get("mirror-horizon").check(seed=0).passed  # doctest: +SKIP
+    >>> from dln_verify.verify import registry
+    >>> registry.get("mirror-horizon").check(seed=0).passed
     True
     """
 
     id = "mirror-horizon"
     title = "Mirror flow on separable data converges to the horizon-gauge max-margin direction"
-    reference = Reference(
-        authors="Scott Pesme, Radu-Alexandru Dragomir, Nicolas Flammarion",
-        year=2024,
-        title="Implicit bias of mirror flow on separable data",
-        venue="NeurIPS 2024",
-        theorem="main theorem (directional convergence to the φ∞-max-margin classifier)",
-        arxiv="2406.12763",
-    )
+    reference = PESME_DRAGOMIR2024
     statement = (
         "For a separable potential $\\phi(\\beta)=\\sum_i\\varphi(\\beta_i)$ with "
         "$\\varphi'$ onto $\\mathbb R$, mirror flow $\\tfrac{d}{dt}\\nabla\\phi(\\beta_t)="
@@ -216,19 +108,31 @@ class MirrorHorizon(Claim):
         "sub-level sets). Empirically the angle decays like $C/\\log t$."
     )
     kind = "order"
-    tolerance_note = (
-        "No rate is proved; the theory sheet (§1.5) measures angle·log t constant to within a few "
-        "% over log t ∈ [30, 1000], so the fitted log-log slope of angle vs log t must lie in "
-        "[-1.3, -0.7] (the ℓ2 direction in place of the horizon gauge gives slope ≈ 0) and "
-        "angle·log t may vary by at most 2× (sheet §1.6 recipe). The flow is integrated in "
-        "σ = log t with Radau at rtol 1e-8 (angles ≥ 1e-3 are resolved to ≪ 1 %); the max-margin "
-        "solutions carry duality gaps ≤ 1e-6. The hyperbolic entropy (α = 0.1) is checked on its "
-        "margin only: its angle converges slowly (sheet §1.5: β ∝ exp θ, so the direction on "
-        "the support is set by O(1) differences of a dual that grows like log(log t/α²)); "
-        "the loose 2e-2 on the relative margin gap at log t = 1e6 is the sheet's tolerance."
+    tolerances = (
+        Tolerance("*.slope", "in", (-1.3, -0.7),
+                  "fitted slope of log(angle) vs log(log t) over log t ∈ [30, 1000]; angle·log t "
+                  "was measured constant to a few % there, while the ℓ2 direction in place of "
+                  "the horizon gauge gives slope ≈ 0 (docs/theory/classification.md §1.5)"),
+        Tolerance("*.angle_logt_ratio", "<=", 2.0,
+                  "max/min of angle·log t over the fitted range: 'within 2×' "
+                  "(docs/theory/classification.md §1.6)"),
+        Tolerance("*.rel_margin_gap_final", "<=", 2e-2,
+                  "hyperbolic entropy, checked on its margin only: relative margin gap at "
+                  "log t = 1e6 (docs/theory/classification.md §1.5)"),
+        Tolerance("worst_deviation", "<=", 1.0,
+                  "the largest fraction of a potential's band used (|slope + 1| over the slope "
+                  "band's half-width, or the margin gap over its tolerance)"),
     )
-    options = {"potential": "SymPy expression in x of a separable potential "
-                            "(default: built-in set)"}
+    tolerance_note = (
+        "No rate is proved; the check is an order claim on the measured rate C/log t. The flow "
+        "is integrated in σ = log t with Radau at rtol 1e-8 (angles ≥ 1e-3 are resolved to "
+        "≪ 1 %); the max-margin solutions carry duality gaps ≤ 1e-6. The hyperbolic entropy "
+        "(α = 0.1) is checked on its margin only: its angle converges slowly, since β ∝ exp θ "
+        "and on the support the direction is set by O(1) differences of a dual that grows "
+        "like log(log t/α²) (docs/theory/classification.md §1.5)."
+    )
+    options = {"potential": Option("potential", "expression in x of a separable potential "
+                                   "(default: the built-in set)", "str", "EXPR")}
 
     def default_instance(self, seed: int = 0, profile: str = "quick",
                          potential: str | None = None, **_: Any) -> Instance:
@@ -298,7 +202,11 @@ class MirrorHorizon(Claim):
         pred = self._pred_for_runs(prediction, simulation)
         margin_only = {k for k in simulation.values["runs"]
                        if k.split("[")[0] in self._margin_only(instance, prediction)}
-        return compare_directions(instance, pred, simulation, margin_only)
+        return compare_directions(instance, pred, simulation, margin_only,
+                                  slope=self.tol("*.slope"),
+                                  ratio=self.tol("*.angle_logt_ratio"),
+                                  margin_gap=self.tol("*.rel_margin_gap_final"),
+                                  deviation=self.tol("worst_deviation"))
 
     def negative_controls(self, instance, prediction, simulation) -> list[NegativeControl]:
         l2 = max_margin(instance.X, instance.y, "l2")

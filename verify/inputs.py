@@ -1,0 +1,57 @@
+"""Option declarations and instance inputs shared by several claims (user data, α overrides).
+
+A claim that takes the user's data declares :data:`DATA_OPTIONS` and builds its data with
+:func:`regression_data`; the CLI turns the declarations into ``--data`` and ``--alpha``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from dln_verify.numeric.instances import gaussian_regression, load_npz
+from dln_verify.numeric.validation import check_alpha, check_in_range, check_regression_data
+from dln_verify.verify.claim import Option
+
+__all__ = ["DATA_OPTIONS", "DATA_OPTION", "ALPHA_OPTION", "regression_data", "alphas_option"]
+
+DATA_OPTION = Option("data", "your own .npz with arrays X (n×d, n < d, full row rank) and y (n,)",
+                     "path", "FILE.npz")
+ALPHA_OPTION = Option("alpha", "initialisation scale α > 0 to check instead of the claim's "
+                      "default sweep (supported range per claim)", "float", "A")
+DATA_OPTIONS = {"data": DATA_OPTION, "alpha": ALPHA_OPTION}
+
+
+def regression_data(seed: int, n: int, d: int, data=None) -> tuple[np.ndarray, np.ndarray, str]:
+    """User data from ``data`` (validated: finite, matching shapes, n < d) or a Gaussian draw.
+
+    Returns ``(X, y, description)``.
+
+    Examples
+    --------
+    >>> X, y, name = regression_data(0, 5, 12)
+    >>> X.shape, y.shape, name
+    ((5, 12), (5,), 'gaussian X, generic y ~ N(0, I)')
+    """
+    if data is None:
+        return (*gaussian_regression(n, d, seed), "gaussian X, generic y ~ N(0, I)")
+    X, y = check_regression_data(*load_npz(data))
+    return X, y, f"user data {data}"
+
+
+def alphas_option(alpha: float | None, default: Sequence[float], low: float, high: float,
+                  convention: str) -> list[float]:
+    """``default``, or ``[alpha]`` validated against the claim's supported range.
+
+    Examples
+    --------
+    >>> alphas_option(None, [0.1, 1.0], 1e-3, 3.0, "u0 = sqrt(2)*alpha")
+    [0.1, 1.0]
+    >>> alphas_option(0.5, [0.1], 1e-3, 3.0, "u0 = sqrt(2)*alpha")
+    [0.5]
+    """
+    if alpha is None:
+        return list(default)
+    check_alpha(alpha)
+    return [check_in_range(alpha, f"alpha ({convention})", low, high)]
