@@ -15,6 +15,9 @@ Convention (``THEORY.md``, ``regression.md`` §0): ``L(β) = ‖Xβ − y‖²/(
 
 Each returns a :class:`FlowResult`; divergence (non-finite state) and non-convergence by
 ``t_max`` are reported in ``diverged`` / ``converged`` / ``message``, never as NaN results.
+The record uses the field names shared by every simulator of :mod:`dln_verify.numeric`:
+``times`` (with ``time_unit``), ``beta``, ``final_beta``, ``diverged``, ``converged``,
+``message``.
 """
 
 from __future__ import annotations
@@ -44,37 +47,54 @@ MAX_STEPS = 200_000
 
 @dataclass(frozen=True)
 class FlowResult:
-    """Result of one gradient-flow integration.
+    """Result of one gradient-flow integration (single run).
 
     Attributes
     ----------
-    t : ndarray, shape (T,)
-        Sample times: T ≤ n_samples accepted integrator steps, evenly spaced in step index
-        (dense where the dynamics are fast), from 0 to the final time.
+    times : ndarray, shape (T,)
+        Sample times in flow time ``t`` (see ``time_unit``): T ≤ n_samples accepted integrator
+        steps, evenly spaced in step index (dense where the dynamics are fast), from 0 to the
+        final time.
     beta : ndarray, shape (T, d)
-        ``β(t)`` at the sample times.
-    beta_final : ndarray, shape (d,)
+        ``β(t)`` at the sample times (the stored trajectory).
+    final_beta : ndarray, shape (d,)
         ``β`` at the final time (the event time when the residual tolerance was reached).
     residual : float
         Final ``‖Xβ − y‖ / ‖y‖`` (relative to ‖y‖).
     converged : bool
         ``residual ≤ tol`` was reached before ``t_max`` and within ``max_steps`` steps.
     diverged : bool
-        The state became non-finite or exceeded 1e150 in magnitude, or the integrator failed
-        (step size collapse) after the state grew by more than 1e6 × (1 + max|state₀|).
+        A blow-up: the state became non-finite or exceeded 1e150 in magnitude, or the
+        integrator failed (step size collapse) after the state grew by more than
+        1e6 × (1 + max|state₀|). An integrator failure without such growth is *not* a blow-up:
+        it gives ``converged = False``, ``diverged = False`` and the integrator's message.
     nfev : int
         Right-hand-side evaluations.
     message : str
+        What stopped the run.
+    time_unit : str
+        Unit of ``times``: ``"t"`` (flow time).
     """
 
-    t: np.ndarray
+    times: np.ndarray
     beta: np.ndarray
-    beta_final: np.ndarray
+    final_beta: np.ndarray
     residual: float
     converged: bool
     diverged: bool
     nfev: int
     message: str
+    time_unit: str = "t"
+
+    @property
+    def t(self) -> np.ndarray:
+        """Legacy alias of `times` (to be removed)."""
+        return self.times
+
+    @property
+    def beta_final(self) -> np.ndarray:
+        """Legacy alias of `final_beta` (to be removed)."""
+        return self.final_beta
 
 
 def _check_max_steps(max_steps) -> int:
@@ -434,9 +454,9 @@ def gradient_flow_dual(
         retry = run("BDF")
         note = f"LSODA failed ({res.message}); redone with BDF: "
         res = FlowResult(
-            retry.t,
+            retry.times,
             retry.beta,
-            retry.beta_final,
+            retry.final_beta,
             retry.residual,
             retry.converged,
             retry.diverged,

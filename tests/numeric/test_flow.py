@@ -30,7 +30,7 @@ def test_dual_flow_equals_raw_uv_flow_along_the_path():
     dual = gradient_flow_dual(X, y, alpha, t_max=50.0, tol=1e-300, n_samples=50)
     assert not raw.converged and not dual.converged  # tol unreachable: stopped by t_max
     assert "t_max" in raw.message and "t_max" in dual.message
-    assert _rel(raw.beta_final, dual.beta_final) <= 1e-8
+    assert _rel(raw.final_beta, dual.final_beta) <= 1e-8
 
 
 def test_result_shapes_and_sampling():
@@ -38,11 +38,11 @@ def test_result_shapes_and_sampling():
     res = gradient_flow_dual(X, y, 1.0, t_max=1e4, n_samples=30)
     assert isinstance(res, FlowResult)
     assert res.converged and not res.diverged
-    assert res.t.ndim == 1 and res.t.shape[0] <= 30
-    assert res.beta.shape == (res.t.shape[0], 25)
-    assert res.t[0] == 0.0 and np.all(np.diff(res.t) > 0)
+    assert res.times.ndim == 1 and res.times.shape[0] <= 30
+    assert res.beta.shape == (res.times.shape[0], 25)
+    assert res.times[0] == 0.0 and np.all(np.diff(res.times) > 0)
     np.testing.assert_array_equal(res.beta[0], np.zeros(25))
-    np.testing.assert_allclose(res.beta[-1], res.beta_final)
+    np.testing.assert_allclose(res.beta[-1], res.final_beta)
     assert res.residual <= 1e-10 and res.nfev > 0
 
 
@@ -52,7 +52,7 @@ def test_dual_flow_tiny_alpha():
     res = gradient_flow_dual(X, y, 1e-30, t_max=1e9)
     assert res.converged, res.message
     sol = implicit_bias_solution(X, y, 1e-30)
-    assert _rel(res.beta_final, sol.beta) <= 1e-8
+    assert _rel(res.final_beta, sol.beta) <= 1e-8
 
 
 def test_dual_flow_with_reference():
@@ -61,7 +61,7 @@ def test_dual_flow_with_reference():
     res = gradient_flow_dual(X, y, 0.4, reference=ref, t_max=1e7)
     sol = implicit_bias_solution(X, y, 0.4, reference=ref)
     assert res.converged
-    assert _rel(res.beta_final, sol.beta) <= 1e-8
+    assert _rel(res.final_beta, sol.beta) <= 1e-8
     np.testing.assert_allclose(res.beta[0], ref, rtol=1e-14, atol=1e-16)
 
 
@@ -86,8 +86,8 @@ def test_divergence_is_reported_not_nan():
                atol=1e-12, n_samples=20, tol=1e-12, method="DOP853")
     assert res.diverged and not res.converged
     assert "diverged" in res.message
-    assert np.all(np.isfinite(res.beta)) and np.all(np.isfinite(res.beta_final))
-    assert res.t[-1] <= 1.0 + 1e-8  # blow-up time of ẋ = x², x₀ = 1
+    assert np.all(np.isfinite(res.beta)) and np.all(np.isfinite(res.final_beta))
+    assert res.times[-1] <= 1.0 + 1e-8  # blow-up time of ẋ = x², x₀ = 1
 
 
 def test_depth_flow_matches_depth_prediction():
@@ -95,7 +95,7 @@ def test_depth_flow_matches_depth_prediction():
     res = gradient_flow_depth(X, y, 0.7, 4, t_max=1e5)
     sol = implicit_bias_solution(X, y, 0.7, depth=4)
     assert res.converged and sol.certificate.accepted
-    assert _rel(res.beta_final, sol.beta) <= 1e-8
+    assert _rel(res.final_beta, sol.beta) <= 1e-8
 
 
 @pytest.mark.parametrize("method", ["LSODA", "BDF", "Radau"])
@@ -104,7 +104,7 @@ def test_dual_methods_agree(method):
     res = gradient_flow_dual(X, y, 0.2, t_max=1e7, method=method)
     sol = implicit_bias_solution(X, y, 0.2)
     assert res.converged
-    assert _rel(res.beta_final, sol.beta) <= 1e-8
+    assert _rel(res.final_beta, sol.beta) <= 1e-8
 
 
 def test_atol_below_pitfall_threshold_rejected():
@@ -121,10 +121,10 @@ def test_flow_residual_relative_to_tiny_y():
     # uv flow: s = 1e-6 (atol = 1e-20 limits relative accuracy once |v| ~ 1e-12)
     res = gradient_flow_uv(X, 1e-6 * y, u0, v0, t_max=1e4)
     assert res.converged, res.message
-    assert np.linalg.norm(X @ res.beta_final - 1e-6 * y) <= 1e-9 * np.linalg.norm(1e-6 * y)
+    assert np.linalg.norm(X @ res.final_beta - 1e-6 * y) <= 1e-9 * np.linalg.norm(1e-6 * y)
     dual = gradient_flow_dual(X, 1e-12 * y, 1.0, t_max=1e4)
     assert dual.converged and dual.beta.shape[0] > 1, dual.message
-    assert np.linalg.norm(X @ dual.beta_final - 1e-12 * y) <= 1e-9 * np.linalg.norm(1e-12 * y)
+    assert np.linalg.norm(X @ dual.final_beta - 1e-12 * y) <= 1e-9 * np.linalg.norm(1e-12 * y)
 
 
 def test_flow_stuck_at_residual_floor_stops_at_max_steps():
