@@ -99,19 +99,27 @@ def delta_even(x):
 class GDResult:
     """Result of a batch of (S)GD runs on ``β = u ⊙ v`` (batch axis first).
 
+    Field names are those shared by every simulator of :mod:`dln_verify.numeric` (``times``,
+    ``time_unit``, ``beta``, ``final_beta``, ``diverged``, ``converged``, ``message``).
+
     Attributes
     ----------
-    beta, u, v : ndarray, shape (B, d)
+    times : ndarray of int, shape (K,)
+        Recorded iteration counts (``time_unit = "iteration"``): ``0, r, 2r, …`` with
+        ``r = record_every``.
+    beta : ndarray, shape (B, K, d)
+        ``β_k = u_k ⊙ v_k`` at the recorded iterations (the stored trajectory); after a run
+        stops its last iterate is repeated.
+    final_beta, u, v : ndarray, shape (B, d)
         Final iterates (frozen at the step of convergence or divergence).
     losses : ndarray, shape (B, K)
-        ``L(β_k) = ‖Xβ_k − y‖²/(2n)`` at the recorded steps ``record_steps``; after a run stops
-        its last value is repeated (``inf`` after divergence).
-    record_steps : ndarray, shape (K,)
+        ``L(β_k) = ‖Xβ_k − y‖²/(2n)`` at ``times``; after a run stops its last value is
+        repeated (``inf`` after divergence).
     diverged : ndarray of bool, shape (B,)
-        Non-finite iterate or loss > 1e10 × initial loss; the run is frozen at its last finite
-        iterate.
+        A blow-up: non-finite iterate or loss > 1e10 × initial loss; the run is frozen at its
+        last finite iterate.
     converged : ndarray of bool, shape (B,)
-        ``‖Xβ − y‖ / ‖y‖ ≤ tol`` reached (relative to ‖y‖).
+        ``‖Xβ − y‖ / ‖y‖ ≤ tol`` reached (relative to ‖y‖) within ``n_steps`` steps.
     steps : ndarray of int, shape (B,)
         Steps taken by each run.
     gain : ndarray, shape (B, d)
@@ -126,13 +134,18 @@ class GDResult:
     alpha0, zeta0 : ndarray, shape (B, d)
         ``√(|u₀² − v₀²|/2)`` and ``ln|(u₀+v₀)/(u₀−v₀)|`` of the initialisation.
     stepsizes : ndarray, shape (B,)
+    message : tuple of str, length B
+        One line per run: converged, diverged, or step budget ``n_steps`` spent.
+    time_unit : str
+        Unit of ``times``: ``"iteration"``.
     """
 
+    times: np.ndarray
     beta: np.ndarray
+    final_beta: np.ndarray
     u: np.ndarray
     v: np.ndarray
     losses: np.ndarray
-    record_steps: np.ndarray
     diverged: np.ndarray
     converged: np.ndarray
     steps: np.ndarray
@@ -144,6 +157,13 @@ class GDResult:
     alpha0: np.ndarray
     zeta0: np.ndarray
     stepsizes: np.ndarray
+    message: tuple[str, ...] = ()
+    time_unit: str = "iteration"
+
+    @property
+    def record_steps(self) -> np.ndarray:
+        """Legacy alias of `times` (to be removed)."""
+        return self.times
 
     @property
     def alpha_inf(self) -> np.ndarray:
@@ -210,7 +230,8 @@ def gradient_descent(
     stepsizes : float or array_like, shape (B,)
         Stepsizes γ > 0.
     n_steps : int
-        Maximum number of steps.
+        Step budget (maximum number of steps, ≥ 1); a run that spends it without reaching
+        ``tol`` has ``converged = False`` (and ``diverged = False``) and says so in ``message``.
     batch_size : int, optional
         SGD batch size ``b`` (1 ≤ b ≤ n); None means full-batch GD.
     rng : int or numpy.random.Generator, optional
@@ -218,7 +239,8 @@ def gradient_descent(
     tol : float
         A run stops (converged) when ``‖Xβ − y‖ / ‖y‖ ≤ tol`` (relative to ‖y‖).
     record_every : int, optional
-        Record the loss every this many steps (default ``max(1, n_steps // 1000)``).
+        Record the loss and ``β`` every this many steps (default ``max(1, n_steps // 1000)``);
+        the stored trajectory ``beta`` takes ``B × (n_steps // record_every + 1) × d`` floats.
 
     Returns
     -------
@@ -275,6 +297,7 @@ def gradient_descent(
     steps = np.zeros(B, dtype=np.int64)
     record_steps = np.arange(0, n_steps + 1, record_every)
     losses = np.empty((B, record_steps.shape[0]))
+    path = np.empty((B, record_steps.shape[0], d))
     last_loss = np.full(B, np.nan)
     loss0 = None
     rec = 0
@@ -299,6 +322,7 @@ def gradient_descent(
             last_loss = np.where(diverged, np.inf, np.where(np.isfinite(loss), loss, last_loss))
             if rec < record_steps.shape[0] and k == record_steps[rec]:
                 losses[:, rec] = last_loss
+                path[:, rec] = U * V
                 rec += 1
             if k == n_steps or not np.any(active):
                 break
@@ -325,12 +349,23 @@ def gradient_descent(
             steps += active
     if rec < record_steps.shape[0]:
         losses[:, rec:] = last_loss[:, None]
+        path[:, rec:] = (U * V)[:, None, :]
+    message = tuple(
+        f"run {b}: diverged after {steps[b]} steps (non-finite iterate or loss > "
+        f"{_DIVERGENCE_FACTOR:g} x initial loss)" if diverged[b]
+        else f"run {b}: converged after {steps[b]} steps (relative residual <= tol = {tol:g})"
+        if converged[b]
+        else f"run {b}: not converged: step budget n_steps = {n_steps} spent with relative "
+        f"residual > tol = {tol:g}"
+        for b in range(B)
+    )
     return GDResult(
-        beta=U * V,
+        times=record_steps,
+        beta=path,
+        final_beta=U * V,
         u=U,
         v=V,
         losses=losses,
-        record_steps=record_steps,
         diverged=diverged,
         converged=converged,
         steps=steps,
@@ -342,6 +377,7 @@ def gradient_descent(
         alpha0=alpha0,
         zeta0=zeta0,
         stepsizes=gam,
+        message=message,
     )
 
 

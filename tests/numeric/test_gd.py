@@ -39,7 +39,7 @@ def test_gd_limit_first_order_in_stepsize(gd_runs):
     X, y, alpha, _, _, gams, res = gd_runs
     assert np.all(res.converged) and not np.any(res.diverged)
     pred = implicit_bias_solution(X, y, alpha).beta
-    errs = np.array([_rel(b, pred) for b in res.beta])
+    errs = np.array([_rel(b, pred) for b in res.final_beta])
     slope = np.polyfit(np.log(gams), np.log(errs), 1)[0]
     assert 0.9 <= slope <= 1.1, (errs, slope)
 
@@ -49,10 +49,10 @@ def test_even_identity_gd(gd_runs):
     X, y, alpha, _, _, gams, res = gd_runs
     for b in range(len(gams)):
         exact = implicit_bias_solution(X, y, res.alpha_inf[b], reference=res.reference[b])
-        assert _rel(res.beta[b], exact.beta) <= 1e-9
+        assert _rel(res.final_beta[b], exact.beta) <= 1e-9
         # the reference point matters (it is the difference between 1e-13 and ≥ 1e-6)
         no_ref = implicit_bias_solution(X, y, res.alpha_inf[b])
-        assert _rel(res.beta[b], no_ref.beta) >= 1e-6
+        assert _rel(res.final_beta[b], no_ref.beta) >= 1e-6
 
 
 def test_even_invariant(gd_runs):
@@ -74,9 +74,9 @@ def test_even_identity_sgd():
     assert np.all(res.converged)
     for b in range(2):
         exact = implicit_bias_solution(X, y, res.alpha_inf[b], reference=res.reference[b])
-        assert _rel(res.beta[b], exact.beta) <= 1e-9
+        assert _rel(res.final_beta[b], exact.beta) <= 1e-9
     again = gradient_descent(X, y, u0, v0, [0.1, 0.05], 100000, batch_size=5, rng=7, tol=1e-13)
-    np.testing.assert_array_equal(again.beta, res.beta)  # seeded: reproducible
+    np.testing.assert_array_equal(again.final_beta, res.final_beta)  # seeded: reproducible
 
 
 def test_batched_equals_one_at_a_time():
@@ -86,6 +86,7 @@ def test_batched_equals_one_at_a_time():
     batch = gradient_descent(X, y, u0, v0, gams, 500, record_every=10)
     for b, g in enumerate(gams):
         one = gradient_descent(X, y, u0, v0, [g], 500, record_every=10)
+        np.testing.assert_allclose(batch.final_beta[b], one.final_beta[0], rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(batch.beta[b], one.beta[0], rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(batch.gain[b], one.gain[0], rtol=1e-12, atol=1e-18)
         # losses are ‖Xβ−y‖² after cancellation: batched vs single BLAS rounding differs
@@ -99,7 +100,8 @@ def test_divergence_flagged_per_run():
     res = gradient_descent(X, y, u0, v0, [0.1, 50.0], 3000, tol=1e-10)
     assert not res.diverged[0] and res.diverged[1]
     assert not res.converged[1]
-    assert np.all(np.isfinite(res.beta)) and np.all(np.isfinite(res.u))
+    assert np.all(np.isfinite(res.final_beta)) and np.all(np.isfinite(res.u))
+    assert np.all(np.isfinite(res.beta))
     assert np.all(np.isfinite(res.gain))
     assert np.isinf(res.losses[1, -1]) and np.isfinite(res.losses[0, -1])
     assert res.steps[1] < 3000
@@ -109,8 +111,11 @@ def test_loss_recording_and_shapes():
     X, y = _data(10, 25, 8)
     u0, v0 = uv_init(0.5, 25)
     res = gradient_descent(X, y, u0, v0, 0.1, 200, record_every=50, tol=1e-300)
-    assert res.beta.shape == (1, 25) and res.losses.shape == (1, 5)
-    np.testing.assert_array_equal(res.record_steps, [0, 50, 100, 150, 200])
+    assert res.final_beta.shape == (1, 25) and res.losses.shape == (1, 5)
+    assert res.beta.shape == (1, 5, 25) and res.time_unit == "iteration"
+    np.testing.assert_array_equal(res.times, [0, 50, 100, 150, 200])
+    np.testing.assert_allclose(res.beta[0, -1], res.final_beta[0])
+    np.testing.assert_allclose(res.beta[0, 0], u0 * v0)
     np.testing.assert_allclose(res.losses[0, 0], np.sum(y**2) / (2 * 10))
     assert np.all(np.diff(res.losses[0]) < 0)
     assert res.steps[0] == 200
@@ -148,7 +153,7 @@ def test_gd_residual_relative_to_tiny_y():
     u0, v0 = uv_init(1.0, 12)
     res = gradient_descent(X, s * y, u0, v0, [0.05], 200_000, tol=1e-10)
     assert res.converged[0] and res.steps[0] > 0
-    assert np.linalg.norm(X @ res.beta[0] - s * y) <= 1e-9 * np.linalg.norm(s * y)
+    assert np.linalg.norm(X @ res.final_beta[0] - s * y) <= 1e-9 * np.linalg.norm(s * y)
 
 
 def test_q_even_accepts_scalars():
