@@ -56,6 +56,7 @@ MAX_ITERATIONS = 2_000_000
 #: n = 20, d = 40: 2.9e5 evaluations, 6 s; the claims use at most 7.5e4)
 MAX_T_OVER_LAM = 1e5
 _EXPLICIT_METHODS = ("RK23", "RK45", "DOP853")
+_METHODS = _EXPLICIT_METHODS + ("Radau", "BDF", "LSODA")
 
 
 def _positive(value, name: str) -> np.ndarray:
@@ -116,22 +117,36 @@ def _check_batch_params(stepsizes, momenta) -> tuple[np.ndarray, np.ndarray]:
 class HeavyBallResult:
     """Output of :func:`heavy_ball` (batch axis first).
 
+    Field names are those shared by every simulator of :mod:`dln_verify.numeric` (``times``,
+    ``time_unit``, ``beta``, ``final_beta``, ``diverged``, ``converged``, ``message``).
+
     Attributes
     ----------
     times : ndarray (T,)
-        Physical observation times ``t``.
+        Physical observation times ``t`` (``time_unit = "t"``; iteration ``k`` of run ``b``
+        sits at ``t = k h_b``).
     beta : ndarray (B, T, d)
         ``β = u ⊙ v`` at time ``t`` (linear interpolation between the two iterates whose times
         ``k h`` bracket ``t``; the interpolation error is ``O(h²)``, below the ``O(h)`` claim).
+    final_beta : ndarray (B, d)
+        ``u ⊙ v`` at the last iterate of each run (NaN for diverged runs).
     u, v : ndarray (B, d)
         Iterates at the last iteration ``K_b = ⌈t_max / h_b⌉`` of each run.
     stepsize, momentum, lam, time_step : ndarray (B,)
         ``γ``, ``β_m``, ``λ = γ/(1−β_m)²`` and ``h = γ/(1−β_m)`` of each run.
     iterations : ndarray (B,) of int
     diverged : ndarray (B,) of bool
-        Non-finite or exploding loss (``> 1e8 ×`` (initial loss + 1)) before ``K_b``.
+        A blow-up: non-finite or exploding loss (``> 1e8 ×`` (initial loss + 1)) before
+        ``K_b``.
+    converged : ndarray (B,) of bool
+        The run made its ``K_b`` iterations (its stopping criterion: reaching ``max(times)``)
+        without diverging; equal to ``~diverged`` (the budget is fixed by ``times``).
     residual : ndarray (B,)
         ``‖Xβ − y‖ / ‖y‖`` (relative to ‖y‖) at the last iterate (``inf`` for diverged runs).
+    message : tuple of str, length B
+        One line per run.
+    time_unit : str
+        Unit of ``times``: ``"t"`` (physical time).
     """
 
     times: np.ndarray
@@ -145,11 +160,10 @@ class HeavyBallResult:
     iterations: np.ndarray
     diverged: np.ndarray
     residual: np.ndarray
-
-    @property
-    def final_beta(self) -> np.ndarray:
-        """``u ⊙ v`` at the last iterate of each run, shape (B, d)."""
-        return self.u * self.v
+    final_beta: np.ndarray
+    converged: np.ndarray
+    message: tuple[str, ...] = ()
+    time_unit: str = "t"
 
 
 def _grad(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -301,9 +315,16 @@ def heavy_ball(
             r, g = _grad(Xa, ya, u * v)
     path[diverged] = np.nan
     u_out[diverged], v_out[diverged], residual[diverged] = np.nan, np.nan, np.inf
+    message = tuple(
+        f"run {b}: diverged (non-finite loss or loss > {DIVERGENCE_FACTOR:g} x (initial loss "
+        f"+ 1)) before iteration {k_end[b]}" if diverged[b]
+        else f"run {b}: reached t = {float(np.max(times)):g} after {k_end[b]} iterations"
+        for b in range(B)
+    )
     return HeavyBallResult(
         times=times, beta=path, u=u_out, v=v_out, stepsize=gam, momentum=mom, lam=lam, time_step=h,
-        iterations=k_end, diverged=diverged, residual=residual,
+        iterations=k_end, diverged=diverged, residual=residual, final_beta=u_out * v_out,
+        converged=~diverged, message=message,
     )
 
 
@@ -315,9 +336,12 @@ class MGFResult:
     ----------
     lam : float
     times : ndarray (T,)
-        Observation times actually reached (truncated at a zero crossing).
+        Observation times actually reached (truncated at a zero crossing);
+        ``time_unit = "t"``.
     beta : ndarray (T, d)
-        ``β(t)`` at ``times``.
+        ``β(t)`` at ``times`` (the stored trajectory).
+    final_beta : ndarray (d,)
+        ``u ⊙ v`` at ``t_final``.
     t_final : float
         Time where integration stopped (``t_max``, or the zero-crossing time).
     u, v : ndarray (d,)
@@ -340,12 +364,18 @@ class MGFResult:
         ``‖Xβ − y‖ / ‖y‖`` (relative to ‖y‖) at ``t_final``.
     speed : float
         ``max |ẇ|`` at ``t_final`` (``u̇, v̇``), to judge that the flow has come to rest.
-    status : str
+    message : str
         The integrator's message.
     nfev : int
-    success : bool
-        False if the integrator stopped early (step size collapse, typically when some
-        ``u_i ± v_i`` grazes zero and ``(ṡ/s)²`` explodes); ``u, v`` are then the last state.
+    converged : bool
+        The integration reached its stopping criterion: ``t_max``, or (unless ``path_only``)
+        the terminal zero-crossing event. False if the integrator stopped early (step size
+        collapse, typically when some ``u_i ± v_i`` grazes zero and ``(ṡ/s)²`` explodes);
+        ``u, v`` are then the last state.
+    diverged : bool
+        A blow-up: the final state is non-finite (an integrator failure alone is not one).
+    time_unit : str
+        Unit of ``times``: ``"t"``.
     """
 
     lam: float
@@ -365,22 +395,31 @@ class MGFResult:
     min_ratio: float
     residual: float
     speed: float
-    status: str
+    message: str
     nfev: int
-    success: bool = True
+    final_beta: np.ndarray
+    converged: bool
+    diverged: bool
+    time_unit: str = "t"
 
     #: ``min(s, d)/s(0)`` below this counts as grazing zero (the formula's premise fails)
     GRAZING = 1e-3
 
     @property
-    def final_beta(self) -> np.ndarray:
-        return self.u * self.v
+    def status(self) -> str:
+        """Legacy alias of `message` (to be removed)."""
+        return self.message
+
+    @property
+    def success(self) -> bool:
+        """Legacy alias of `converged` (to be removed)."""
+        return self.converged
 
     @property
     def in_range(self) -> bool:
         """True if ``u ± v`` stayed away from zero (``min_ratio > GRAZING``) and the
         integration reached ``t_max``: the implicit-regularisation formula applies."""
-        return self.success and not self.crossed and self.min_ratio > self.GRAZING
+        return self.converged and not self.crossed and self.min_ratio > self.GRAZING
 
 
 def momentum_gradient_flow(
@@ -432,8 +471,8 @@ def momentum_gradient_flow(
         Observation times in ``[0, t_max]`` (default: only ``t_max``).
     rtol, atol : float
         Integrator tolerances (``atol ≥ 1e-20``: ``solve_ivp`` misbehaves below, §10.1).
-    method : str
-        A :func:`scipy.integrate.solve_ivp` method.
+    method : {"DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"}
+        A :func:`scipy.integrate.solve_ivp` method (ValueError naming ``method`` otherwise).
     initial_velocity_factor : float
         ``c ≥ 0`` in ``ẇ(0) = −c ∇F(w₀)`` (default 0: start from rest, as in the theorem).
         ``c = (1 − β_m)/2`` together with ``λ_eff = λ(1 + β_m)/2`` is the first-order *modified
@@ -456,6 +495,10 @@ def momentum_gradient_flow(
     t_max = check_positive(t_max, "t_max")
     rtol = check_in_range(rtol, "rtol", 1e-14, 1e-2)
     atol = check_in_range(atol, "atol", 1e-20, 1e-2)
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
+    if not isinstance(path_only, bool | np.bool_):
+        raise TypeError(f"path_only must be a bool, got {type(path_only).__name__}")
     if method in _EXPLICIT_METHODS and t_max / lam > MAX_T_OVER_LAM:
         raise ValueError(
             f"lam must be >= t_max / {MAX_T_OVER_LAM:g} = {t_max / MAX_T_OVER_LAM:g} with the "
@@ -548,17 +591,34 @@ def momentum_gradient_flow(
         alpha_inf_sq=a_inf, reference=0.5 * (a_plus - a_minus), crossed=crossed,
         crossing_time=crossing_time, min_ratio=min_ratio,
         residual=float(np.linalg.norm(r) / np.linalg.norm(y)), speed=speed,
-        status=str(sol.message), nfev=int(sol.nfev), success=success,
+        message=str(sol.message), nfev=int(sol.nfev), converged=success, final_beta=u * v,
+        diverged=not bool(np.all(np.isfinite(zf[:4 * d]))),
     )
 
 
 def relative_path_error(paths: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """``max_t ‖β_b(t) − β_ref(t)‖ / max_t ‖β_ref(t)‖`` for paths (B, T, d) vs (T, d).
 
-    The normalisation by the largest reference norm is that of ``theory/regression.md`` §5.2.
+    The errors are normalised by the largest reference norm.
+
+    Parameters
+    ----------
+    paths : array_like, shape (B, T, d)
+        Paths to compare (NaN entries, e.g. of diverged runs, give NaN errors).
+    reference : array_like, shape (T, d)
+
+    Returns
+    -------
+    ndarray, shape (B,)
     """
-    paths = np.asarray(paths, dtype=float)
-    reference = np.asarray(reference, dtype=float)
+    try:
+        paths = np.asarray(paths, dtype=float)
+        reference = np.asarray(reference, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"paths and reference must be numeric arrays ({exc})") from None
+    if paths.ndim != 3 or reference.ndim != 2:
+        raise ValueError(f"paths must have shape (B, T, d) and reference (T, d), got "
+                         f"{paths.shape} and {reference.shape}")
     if paths.shape[1:] != reference.shape:
         raise ValueError(f"paths (B, T, d) must match reference (T, d): {paths.shape} vs "
                          f"{reference.shape}")

@@ -157,7 +157,7 @@ def test_mgf_reports_zero_crossing_outside_range():
     assert not res.in_range
     assert res.min_ratio <= res.GRAZING
     path = momentum_gradient_flow(X, y, 0.1, 2.0, 20.0, np.linspace(0, 20, 5), path_only=True)
-    assert path.success and path.times.shape == (5,) and np.all(np.isnan(path.integral_s))
+    assert path.converged and path.times.shape == (5,) and np.all(np.isnan(path.integral_s))
 
 
 def test_orders_mgd_to_mgf_and_to_modified_flow(data):
@@ -206,7 +206,7 @@ def test_mgf_rejects_stiff_lambda_for_explicit_method(data):
         momentum_gradient_flow(X, y, 0.1, 1e-9, 100.0)
     # an implicit method is allowed to try (short horizon here)
     res = momentum_gradient_flow(X, y, 0.1, 1e-4, 1.0, method="Radau", path_only=True)
-    assert res.success
+    assert res.converged
 
 
 @pytest.mark.parametrize(
