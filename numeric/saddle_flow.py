@@ -38,44 +38,71 @@ __all__ = [
 ]
 
 
+def _check_flow(flow) -> None:
+    if not isinstance(flow, DualFlow):
+        raise TypeError(f"flow must be a DualFlow (from integrate_dual_flow), got "
+                        f"{type(flow).__name__}")
+
+
 def beta_from_dual(s, log_inv_alpha: float) -> np.ndarray:
-    """``β = α² sinh(2λ s)`` with ``λ = log(1/α)``, overflow-safe (``u ⊙ v`` convention)."""
-    lam = float(log_inv_alpha)
+    """``β = α² sinh(2λ s)`` with ``λ = log(1/α)``, overflow-safe (``u ⊙ v`` convention).
+
+    Parameters
+    ----------
+    s : array_like
+        Rescaled dual variable.
+    log_inv_alpha : float
+        ``λ = log(1/α) > 0``.
+
+    Returns
+    -------
+    ndarray
+        ``β`` with the shape of ``s``.
+    """
+    lam = check_positive(log_inv_alpha, "log_inv_alpha")
     return scaled_sinh(-2.0 * lam, 2.0 * lam * np.asarray(s, dtype=np.float64))
 
 
 @dataclass(frozen=True)
 class DualFlow:
-    """Solution of the rescaled dual flow.
+    """Solution of the rescaled dual flow (single run).
+
+    Field names are those shared by every simulator of :mod:`dln_verify.numeric` (``times``,
+    ``time_unit``, ``beta``, ``final_beta``, ``diverged``, ``converged``, ``message``).
 
     Attributes
     ----------
     alpha : float
         Initialisation scale (``u₀ = √2α``); ``log_inv_alpha = log(1/α)``.
     log_inv_alpha : float
-    tau : ndarray, shape (T,)
-        Output grid in accelerated time ``τ = t / log(1/α)``.
+    times : ndarray, shape (T,)
+        Output grid in accelerated time ``τ = t / log(1/α)`` (see ``time_unit``).
     beta : ndarray, shape (T, d)
-        ``β̃(τ)`` on the grid.
+        ``β̃(τ)`` on the grid (the stored trajectory).
     dual : ndarray, shape (T, d)
         ``s(τ)`` on the grid.
     loss : ndarray, shape (T,)
-    success : bool
-        Solver success *and* finite outputs.
+    converged : bool
+        The solver reached ``tau_max`` and every output is finite.
     diverged : bool
-        Non-finite state or solver failure.
+        A blow-up: the state or ``β`` became non-finite. A solver failure on finite values
+        (e.g. step-size collapse) is not one: ``converged = False``, ``diverged = False`` and
+        ``message`` carries the solver's message.
     message : str
     nfev, njev : int
     elapsed_s : float
+        Wall-clock seconds (informative only: nothing depends on it).
+    time_unit : str
+        Unit of ``times``: ``"tau = t/log(1/alpha)"``.
     """
 
     alpha: float
     log_inv_alpha: float
-    tau: np.ndarray
+    times: np.ndarray
     beta: np.ndarray
     dual: np.ndarray
     loss: np.ndarray
-    success: bool
+    converged: bool
     diverged: bool
     message: str
     nfev: int
@@ -83,6 +110,22 @@ class DualFlow:
     elapsed_s: float
     _X: np.ndarray = field(repr=False)
     _sol: object = field(repr=False)
+    time_unit: str = "tau = t/log(1/alpha)"
+
+    @property
+    def final_beta(self) -> np.ndarray:
+        """``β̃`` at the last stored time, shape (d,)."""
+        return self.beta[-1]
+
+    @property
+    def tau(self) -> np.ndarray:
+        """Legacy alias of `times` (to be removed)."""
+        return self.times
+
+    @property
+    def success(self) -> bool:
+        """Legacy alias of `converged` (to be removed)."""
+        return self.converged
 
     def dual_at(self, tau) -> np.ndarray:
         """``s(τ)`` from the solver's dense output, shape ``(len(tau), d)``."""
@@ -128,8 +171,10 @@ def integrate_dual_flow(
     Returns
     -------
     DualFlow
-        Trajectory on the grid plus dense output; ``diverged`` is True when the solver fails or
-        the state becomes non-finite (never returned as NaN silently).
+        Trajectory on the grid plus dense output. ``diverged`` is True when the state becomes
+        non-finite (never returned as NaN silently); a solver failure on finite values gives
+        ``converged = False``, ``diverged = False`` and the solver's message, with the
+        trajectory at the solver's own steps.
     """
     X = as_finite_array(X, "X", ndim=2)
     y = as_finite_array(y, "y", ndim=1)
@@ -183,22 +228,35 @@ def integrate_dual_flow(
             beta = beta_from_dual(dual, lam)
             loss = np.sum((beta @ X.T - y) ** 2, axis=1) / (2 * n)
         ok = bool(np.all(np.isfinite(beta)) and np.all(np.isfinite(loss)))
+    diverged = False
+    message = str(sol.message)
     if not ok:
+        # the solver's own steps; a blow-up only if something became non-finite there
         tau = sol.t
         m = tau.size
-        dual = (Xt @ sol.y).T if m else np.zeros((0, d))
-        beta = np.zeros((m, d))
-        loss = np.full(m, np.inf)
+        with np.errstate(over="ignore", invalid="ignore"):
+            dual = (Xt @ sol.y).T if m else np.zeros((0, d))
+            beta = beta_from_dual(dual, lam)
+            loss = np.sum((beta @ X.T - y) ** 2, axis=1) / (2 * n)
+        diverged = not bool(np.all(np.isfinite(beta)) and np.all(np.isfinite(loss)))
+        if diverged:
+            beta = np.zeros((m, d))
+            loss = np.full(m, np.inf)
+            message = f"diverged: non-finite state or beta ({sol.message})"
+        elif sol.success:
+            message = f"not converged: stopped at tau = {float(tau[-1]):g} < tau_max ({message})"
+        else:
+            message = f"not converged: integrator failed at tau = {float(tau[-1]):g} ({message})"
     return DualFlow(
         alpha=alpha,
         log_inv_alpha=lam,
-        tau=tau,
+        times=tau,
         beta=beta,
         dual=dual,
         loss=loss,
-        success=ok,
-        diverged=not ok,
-        message=str(sol.message),
+        converged=ok,
+        diverged=diverged,
+        message=message,
         nfev=int(sol.nfev),
         njev=int(sol.njev),
         elapsed_s=elapsed,
@@ -229,6 +287,7 @@ def measure_jump_times(flow: DualFlow, saddles, *, refine: bool = True) -> np.nd
         Measured times; NaN where the criterion never fires within the horizon (the search
         for the next jump then starts after the last measured one).
     """
+    _check_flow(flow)
     saddles = as_finite_array(saddles, "saddles", ndim=2)
     K, d = saddles.shape
     if d != flow.beta.shape[1]:
@@ -236,7 +295,7 @@ def measure_jump_times(flow: DualFlow, saddles, *, refine: bool = True) -> np.nd
     prev = np.vstack([np.zeros((1, d)), saddles[:-1]])
     radius = 0.5 * np.linalg.norm(saddles - prev, axis=1)
     out = np.full(K, np.nan)
-    tau = flow.tau
+    tau = flow.times
     i0 = 0
     for k in range(K):
         dist = np.linalg.norm(flow.beta[i0:] - saddles[k], axis=1)
@@ -275,10 +334,16 @@ def plateau_errors(
     ndarray, shape (K,)
         NaN for a plateau that lies (partly) beyond the horizon.
     """
+    _check_flow(flow)
     times = as_finite_array(times, "times", ndim=1)
     saddles = as_finite_array(saddles, "saddles", ndim=2)
+    if saddles.shape[0] != times.shape[0]:
+        raise ValueError(f"saddles must have one row per jump time ({times.shape[0]}), got "
+                         f"{saddles.shape[0]}")
     fraction = check_in_range(fraction, "fraction", 0.0, 1.0, low_inclusive=False)
-    horizon = float(flow.tau[-1])
+    if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer) or n_points < 2:
+        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
+    horizon = float(flow.times[-1])
     ends = np.concatenate([times[1:], [horizon]])
     out = np.full(times.shape[0], np.nan)
     for k, (a, b) in enumerate(zip(times, ends, strict=True)):
