@@ -425,6 +425,25 @@ def lasso_homotopy(X, y, *, max_knots: int | None = None, tie_tol: float = 1e-9)
     Returns
     -------
     LassoPath
+        Knots strictly decreasing down to ``λ = 0``, where the path ends at the least-squares
+        solution (``n ≥ d``, full column rank) or at the minimum-ℓ1 interpolator (``d > n``).
+
+    Raises
+    ------
+    ValueError
+        For malformed data or parameters.
+    GeneralPositionError
+        When two events happen at the same λ (including two coordinates tying at ``λ₀`` and a
+        correlation glued to ±λ along a whole segment, e.g. a duplicated column), or an active
+        set is rank deficient.
+
+    Notes
+    -----
+    The variable added (dropped) at a knot cannot be dropped (re-added with its old sign) at
+    the next knot: on the new segment its coefficient (correlation) is linear in λ with its only
+    root at the current knot. That root is excluded exactly; with a tolerance, rounding can put
+    it just below the knot and the path would re-add a dropped variable at the same λ and then
+    follow a wrong branch to a non-minimal interpolator.
     """
     X, y = _check_data(X, y)
     tie_tol = check_positive(tie_tol, "tie_tol")
@@ -442,6 +461,15 @@ def lasso_homotopy(X, y, *, max_knots: int | None = None, tie_tol: float = 1e-9)
     lam = float(np.max(np.abs(c0)))
     lam_floor = 1e-11 * lam  # below this a knot is rounding noise (the path has ended)
     j0 = int(np.argmax(np.abs(c0)))
+    if d > 1:
+        others = np.abs(c0)
+        others[j0] = -np.inf
+        j1 = int(np.argmax(others))
+        if lam - others[j1] <= tie_tol * lam:
+            raise GeneralPositionError(
+                f"two coordinates enter the Lasso path at the same λ₀ = {lam:.6g} "
+                f"(|Xᵀy|/n ties at coordinates {j0} and {j1}): data not in general position"
+            )
     active = np.zeros(d, dtype=bool)
     active[j0] = True
     sign = np.zeros(d)
@@ -451,6 +479,13 @@ def lasso_homotopy(X, y, *, max_knots: int | None = None, tie_tol: float = 1e-9)
     actives = [active.copy()]
     events = [f"add {j0}"]
     beta = np.zeros(d)
+    # The event made at the current knot. Its own root on the next segment IS the current knot
+    # (β_j(λ) = a_j − λ b_j vanishes at λ_k for a just-added j; c_j(λ) = p_j + λ q_j equals
+    # s_j λ at λ_k for a just-dropped j with old sign s_j). Each of these linear functions has
+    # one such root, so it is excluded exactly, not by a tolerance: rounding puts it a few ulps
+    # below λ_k and a tolerance test would re-add the dropped variable (or drop the added one)
+    # at the same λ, leaving the path for a wrong branch (seen for real data at a gap of 1e-12).
+    just_added, just_dropped, dropped_sign = j0, -1, 0.0
     while len(lambdas) < max_knots:
         A = np.flatnonzero(active)
         XA = X[:, A]
@@ -459,25 +494,34 @@ def lasso_homotopy(X, y, *, max_knots: int | None = None, tie_tol: float = 1e-9)
             raise GeneralPositionError("Lasso active set is rank deficient (not general position)")
         a = np.linalg.solve(G, XA.T @ y / n)
         b = np.linalg.solve(G, sign[A])
+        # on this segment β_A(λ) = a − λ b and the correlations are c(λ) = Xᵀ(y − Xβ)/n = p + λ q
         p = c0 - X.T @ (XA @ a) / n
         q = X.T @ (XA @ b) / n
+        upper = lam * (1.0 - 1e-12)
         cand = np.full(d, -np.inf)
         kind = np.zeros(d, dtype=int)  # +1 add, -1 drop
-        inact = ~active
+        enter_sign = np.zeros(d)
         with np.errstate(divide="ignore", invalid="ignore"):
-            l_plus = p / (1.0 - q)
-            l_minus = -p / (1.0 + q)
-        for j in np.flatnonzero(inact):
-            best = -np.inf
-            for cand_l in (l_plus[j], l_minus[j]):
-                if np.isfinite(cand_l) and lam_floor < cand_l < lam * (1.0 - 1e-12):
-                    best = max(best, cand_l)
-            cand[j], kind[j] = best, 1
-        with np.errstate(divide="ignore", invalid="ignore"):
+            roots = ((p / (1.0 - q), 1.0), (-p / (1.0 + q), -1.0))  # c_j(λ) = +λ, c_j(λ) = −λ
             l_zero = a / b
+        for j in np.flatnonzero(~active):
+            glued = min(abs(q[j] - 1.0), abs(q[j] + 1.0)) <= tie_tol
+            if glued and abs(p[j]) <= tie_tol * lambdas[0]:
+                raise GeneralPositionError(
+                    f"coordinate {j} stays at |correlation| = λ along the whole Lasso segment "
+                    f"below λ = {lam:.6g} (e.g. a duplicated column): data not in general position"
+                )
+            for values, sgn in roots:
+                cand_l = values[j]
+                if j == just_dropped and sgn == dropped_sign:
+                    continue  # this root is the knot where j left
+                if np.isfinite(cand_l) and lam_floor < cand_l < upper and cand_l > cand[j]:
+                    cand[j], kind[j], enter_sign[j] = cand_l, 1, sgn
         for idx, j in enumerate(A):
             cl = l_zero[idx]
-            if np.isfinite(cl) and lam_floor < cl < lam * (1.0 - 1e-12):
+            if j == just_added:
+                continue  # β_j vanishes only at the knot where j entered
+            if np.isfinite(cl) and lam_floor < cl < upper:
                 cand[j], kind[j] = cl, -1
         order = np.argsort(-cand)
         jn = int(order[0])
@@ -491,18 +535,22 @@ def lasso_homotopy(X, y, *, max_knots: int | None = None, tie_tol: float = 1e-9)
             events.append("end")
             break
         if d > 1 and np.isfinite(cand[order[1]]) and cand[jn] - cand[order[1]] <= tie_tol * lam:
-            raise GeneralPositionError("two Lasso events at the same λ (not general position)")
+            raise GeneralPositionError(
+                f"two Lasso events at the same λ = {lam_next:.6g} (coordinates {jn} and "
+                f"{int(order[1])}): data not in general position"
+            )
         beta = np.zeros(d)
         beta[A] = a - lam_next * b
         lam = lam_next
         if kind[jn] == 1:
             active[jn] = True
-            corr = p[jn] + lam * q[jn]
-            sign[jn] = np.sign(corr)
+            sign[jn] = enter_sign[jn]
             events.append(f"add {jn}")
+            just_added, just_dropped, dropped_sign = jn, -1, 0.0
         else:
             active[jn] = False
             beta[jn] = 0.0
+            just_added, just_dropped, dropped_sign = -1, jn, float(sign[jn])
             sign[jn] = 0.0
             events.append(f"drop {jn}")
         lambdas.append(lam)
