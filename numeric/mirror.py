@@ -25,9 +25,11 @@ members of the same family. Integrated with Radau (implicit, analytic Jacobian).
 
 from __future__ import annotations
 
+import numbers
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,14 +51,12 @@ __all__ = [
     "mirror_flow",
     "mirror_descent",
     "angle",
+    "log_loss",
+    "MAX_NFEV",
     "LOSSES",
 ]
 
 LOSSES = ("exp", "logistic")
-
-
-class _TooSlow(RuntimeError):
-    """Internal: a run exceeded its wall-clock budget."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,21 @@ def builtin_potential(name: str, alpha: float = 0.1) -> NumericPotential:
 
     ``hypentropy`` is ``x asinh(x/α²) − √(x²+α⁴) + α²``: ``θ = asinh(β/α²)``, ``β = α² sinh θ``
     (overflow-safe through :mod:`dln_verify.numeric.hyperbolic`).
+
+    Parameters
+    ----------
+    name : str
+        A built-in name, or any potential that
+        :func:`dln_verify.symbolic.horizon.parse_potential` understands.
+    alpha : float
+        Scale of ``hypentropy`` (> 0); ignored by the other potentials.
+
+    Returns
+    -------
+    NumericPotential
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (a potential's name), got {type(name).__name__}")
     if name == "quadratic":
         return NumericPotential(name, lambda b: np.asarray(b, float) * 1.0,
                                 lambda t: np.asarray(t, float) * 1.0,
@@ -226,9 +240,25 @@ def builtin_potential(name: str, alpha: float = 0.1) -> NumericPotential:
 
 def angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Angle (radians) between ``u`` and ``v`` along the last axis, accurate for small angles
-    (``2 atan2(‖û − v̂‖, ‖û + v̂‖)``)."""
-    u = np.asarray(u, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
+    (``2 atan2(‖û − v̂‖, ‖û + v̂‖)``).
+
+    Parameters
+    ----------
+    u, v : array_like, shape (..., d)
+        Broadcast against each other; the last axes must have the same length.
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    try:
+        u = np.asarray(u, dtype=np.float64)
+        v = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"u and v must be numeric arrays ({exc})") from None
+    if u.ndim == 0 or v.ndim == 0 or u.shape[-1] != v.shape[-1]:
+        raise ValueError(f"u and v must have the same last-axis length d, got shapes {u.shape} "
+                         f"and {v.shape}")
     uh = u / np.linalg.norm(u, axis=-1, keepdims=True)
     vh = v / np.linalg.norm(v, axis=-1, keepdims=True)
     return 2.0 * np.arctan2(np.linalg.norm(uh - vh, axis=-1), np.linalg.norm(uh + vh, axis=-1))
@@ -246,9 +276,22 @@ def _loss_weights(m: np.ndarray, shift: float, loss: str) -> tuple[np.ndarray, n
 
 
 def log_loss(m: np.ndarray, loss: str) -> np.ndarray:
-    """``log L = log Σ_i ℓ(m_i)`` along the last axis, without overflow/underflow."""
+    """``log L = log Σ_i ℓ(m_i)`` along the last axis, without overflow/underflow.
+
+    Parameters
+    ----------
+    m : array_like, shape (..., n)
+        Margins ``y_i⟨x_i, β⟩``.
+    loss : {"exp", "logistic"}
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
     from scipy.special import logsumexp
 
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     m = np.asarray(m, dtype=np.float64)
     if loss == "exp":
         return logsumexp(-m, axis=-1)
@@ -263,27 +306,155 @@ def log_loss(m: np.ndarray, loss: str) -> np.ndarray:
 class MirrorFlowResult:
     """Mirror-flow trajectories sampled at given ``log t`` (batch axis first).
 
+    Field names are those shared by every simulator of :mod:`dln_verify.numeric` (``times``,
+    ``time_unit``, ``beta``, ``final_beta``, ``diverged``, ``converged``, ``message``).
+
     Attributes
     ----------
-    log_t : ndarray (T,)
+    times : ndarray (T,)
+        The requested grid of ``log t`` (``time_unit = "log t"``).
     beta : ndarray (B, T, d)
+        ``β`` at ``times`` (the stored trajectory); NaN at times a run did not reach.
     theta : ndarray (B, T, d)
+        The dual ``θ = ∇φ(β)`` at ``times``.
     log_loss : ndarray (B, T)
     diverged : ndarray (B,) of bool
-        Non-finite state, solver failure, or loss increasing.
-    messages : tuple of str
-    nfev : ndarray (B,)
+        A blow-up: the state, ``β`` or the loss became non-finite (the solver stopped on
+        non-finite values, or ``β`` overflowed).
+    converged : ndarray (B,) of bool
+        The run reached the last ``log t`` of the grid within its budget ``max_nfev``, with a
+        finite, non-increasing loss. A run that spends its budget, whose integrator fails on
+        finite values (e.g. "Required step size is less than spacing between numbers"), or
+        whose loss increases along the flow (an inaccurate integration) has
+        ``converged = False`` and ``diverged = False``; ``message`` says which.
+    message : tuple of str, length B
+        One line per run.
+    nfev : ndarray (B,) of int
+        Right-hand-side evaluations of each run.
     elapsed_s : float
+        Wall-clock seconds of the whole batch (informative only: nothing depends on it).
+    time_unit : str
+        Unit of ``times``: ``"log t"``.
     """
 
-    log_t: np.ndarray
+    times: np.ndarray
     beta: np.ndarray
     theta: np.ndarray
     log_loss: np.ndarray
     diverged: np.ndarray
-    messages: tuple[str, ...] = ()
-    nfev: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    converged: np.ndarray
+    message: tuple[str, ...]
+    nfev: np.ndarray
     elapsed_s: float = 0.0
+    time_unit: str = "log t"
+
+    @property
+    def final_beta(self) -> np.ndarray:
+        """``β`` at the last grid time, shape (B, d) (NaN for runs that did not reach it)."""
+        return self.beta[:, -1]
+
+    @property
+    def log_t(self) -> np.ndarray:
+        """Legacy alias of `times` (to be removed)."""
+        return self.times
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        """Legacy alias of `message` (to be removed)."""
+        return self.message
+
+
+#: default budget of :func:`mirror_flow`: right-hand-side evaluations per run. The built-in
+#: potentials need at most ~2e4 on the claims' grids (log t up to 1e3, 1e6 for ``hypentropy``)
+MAX_NFEV = 200_000
+
+
+class _BudgetSpent(RuntimeError):
+    """Internal: a run spent its budget of right-hand-side evaluations."""
+
+
+def _check_separable(Z: np.ndarray) -> None:
+    """Refuse data that are not linearly separable (``max t s.t. Zβ ≥ t, ‖β‖_∞ ≤ 1`` ≤ 0).
+
+    The LP value is the ℓ∞-ball margin; it is positive iff some β classifies every sample
+    correctly with a positive margin. Values below ``1e-7 · max|Z|`` (HiGHS's feasibility
+    tolerance) count as not separable.
+    """
+    from scipy.optimize import linprog
+
+    n, d = Z.shape
+    c = np.zeros(d + 1)
+    c[-1] = -1.0
+    A = np.hstack([-Z, np.ones((n, 1))])
+    res = linprog(c, A_ub=A, b_ub=np.zeros(n), bounds=[(-1, 1)] * d + [(None, 1)],
+                  method="highs")
+    margin = -float(res.fun) if res.status == 0 else 0.0
+    if not margin > 1e-7 * max(1.0, float(np.max(np.abs(Z)))):
+        raise ValueError(
+            "X, y must be linearly separable (some β with y_i <x_i, β> > 0 for every i): the "
+            f"separability LP max t s.t. y_i <x_i, β> >= t, |β|_inf <= 1 gives t = {margin:.3g}; "
+            "mirror flow on such data does not converge in direction"
+        )
+
+
+def _check_potentials(potentials) -> list[NumericPotential]:
+    if isinstance(potentials, NumericPotential):
+        return [potentials]
+    if isinstance(potentials, str):
+        raise TypeError(
+            f"potentials must be a NumericPotential or a sequence of them, got the string "
+            f"{potentials!r}: use builtin_potential({potentials!r})"
+        )
+    try:
+        pots = list(potentials)
+    except TypeError:
+        raise TypeError(f"potentials must be a NumericPotential or a sequence of them, got "
+                        f"{type(potentials).__name__}") from None
+    if not pots:
+        raise ValueError("potentials must contain at least one potential")
+    for p in pots:
+        if not isinstance(p, NumericPotential):
+            raise TypeError(f"potentials must contain NumericPotential objects only (see "
+                            f"builtin_potential), got {type(p).__name__}")
+        if p.coordinates not in ("dual", "primal"):
+            raise ValueError(f"potential {p.name}: coordinates must be 'dual' or 'primal', got "
+                             f"{p.coordinates!r}")
+        if p.coordinates == "primal" and (p.hess is None or p.hess_deriv is None):
+            raise ValueError(f"potential {p.name} asks for primal coordinates but has no hess")
+    return pots
+
+
+def _check_losses(loss) -> list[str]:
+    if isinstance(loss, str):
+        losses = [loss]
+    else:
+        try:
+            losses = list(loss)
+        except TypeError:
+            raise TypeError(f"loss must be one of {LOSSES} or a sequence of them, got "
+                            f"{type(loss).__name__}") from None
+    if not losses:
+        raise ValueError(f"loss must be one of {LOSSES} or a non-empty sequence of them")
+    for lo in losses:
+        if not isinstance(lo, str) or lo not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {lo!r}")
+    return losses
+
+
+def _check_theta0(theta0, B: int, d: int) -> np.ndarray:
+    if theta0 is None:
+        return np.zeros((B, d))
+    th = as_finite_array(theta0, "theta0")
+    if th.shape not in ((d,), (B, d)):
+        raise ValueError(f"theta0 must have shape (d,) = ({d},) or (B, d) = ({B}, {d}), got "
+                         f"{th.shape}")
+    return np.broadcast_to(th, (B, d)).astype(float)
+
+
+def _check_count(value, name: str, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
 
 
 def mirror_flow(
@@ -297,6 +468,7 @@ def mirror_flow(
     t0: float = 1e-3,
     rtol: float = 1e-8,
     atol: float = 1e-12,
+    max_nfev: int = MAX_NFEV,
     max_seconds: float | None = None,
 ) -> MirrorFlowResult:
     """Integrate mirror flow in logarithmic time ``σ = log t`` (Radau), batched over runs.
@@ -308,22 +480,34 @@ def mirror_flow(
     Parameters
     ----------
     X : array_like (n, d)
-    y : array_like (n,), labels ±1 (separable data)
+    y : array_like (n,)
+        Labels ±1. ``X, y`` must be linearly separable: this is checked with a linear program
+        (``max t s.t. y_i⟨x_i, β⟩ ≥ t, ‖β‖_∞ ≤ 1`` must be positive) and non-separable data
+        are refused with a ValueError naming ``X, y`` (the flow has no limit direction there).
     potentials : NumericPotential or sequence of them
-        One per run (B runs); a single one is broadcast over the losses.
+        One per run (B runs); a single one is broadcast over the losses. A name is refused
+        with a TypeError: build the potential with :func:`builtin_potential`.
     log_t : sequence of float, increasing
         Natural logs of the flow times at which to record ``β`` (each > log t0).
     loss : "exp" or "logistic", or one per run
     theta0 : array_like (d,) or (B, d), optional
         Dual initialisation (default 0, i.e. ``β_0 = argmin ϕ``).
     t0 : float
-        The flow is started by one explicit Euler step of length ``t0`` from ``θ0`` (error
-        ``O(t0²)``), then integrated in ``σ = log t`` from ``log t0``.
-    rtol, atol : float
-        Radau tolerances on ``θ``.
+        In ``(0, 1]``. The flow is started by one explicit Euler step of length ``t0`` from
+        ``θ0`` (error ``O(t0²)``), then integrated in ``σ = log t`` from ``log t0``.
+    rtol : float
+        Radau relative tolerance on the state, in ``[1e-14, 1e-2]``.
+    atol : float
+        Radau absolute tolerance on the state, in ``(0, 1]``.
+    max_nfev : int
+        Budget per run in right-hand-side evaluations (≥ 1; default ``MAX_NFEV = 200_000``,
+        about ten times what the built-in potentials need). A run that spends it stops with
+        ``converged = False``, ``diverged = False`` and a message saying the budget was spent
+        (guards user potentials whose mirror map is hard to invert). The stopping point does
+        not depend on the machine's speed or load.
     max_seconds : float, optional
-        Wall-clock budget per run; a run that exceeds it is stopped and flagged ``diverged``
-        with a message (guards user potentials whose mirror map is hard to invert).
+        Deprecated and ignored (a wall-clock budget made the result depend on machine load):
+        passing it emits a DeprecationWarning; use ``max_nfev``.
 
     Returns
     -------
@@ -334,13 +518,8 @@ def mirror_flow(
     X, y = check_classification_data(X, y)
     Z = y[:, None] * X
     n, d = Z.shape
-    pots = [potentials] if isinstance(potentials, NumericPotential) else list(potentials)
-    losses = [loss] if isinstance(loss, str) else list(loss)
-    if not pots:
-        raise ValueError("potentials must contain at least one potential")
-    for lo in losses:
-        if lo not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {lo!r}")
+    pots = _check_potentials(potentials)
+    losses = _check_losses(loss)
     B = max(len(pots), len(losses))
     if len(pots) == 1:
         pots = pots * B
@@ -351,34 +530,41 @@ def mirror_flow(
                          "lengths or length 1")
     t0 = check_in_range(t0, "t0", 0.0, 1.0, low_inclusive=False)
     check_in_range(rtol, "rtol", 1e-14, 1e-2)
+    check_in_range(atol, "atol", 0.0, 1.0, low_inclusive=False)
+    max_nfev = _check_count(max_nfev, "max_nfev")
+    if max_seconds is not None:
+        if isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real):
+            raise TypeError(f"max_seconds is deprecated (use max_nfev) and must be a number or "
+                            f"None, got {max_seconds!r}")
+        warnings.warn("mirror_flow: max_seconds is deprecated and ignored (a wall-clock budget "
+                      "depends on machine load); use max_nfev, a budget of right-hand-side "
+                      "evaluations", DeprecationWarning, stacklevel=2)
     grid = as_finite_array(log_t, "log_t", ndim=1)
     if np.any(np.diff(grid) <= 0) or grid[0] <= np.log(t0):
         raise ValueError(f"log_t must be increasing and > log(t0) = {np.log(t0):g}")
-    if theta0 is None:
-        th0 = np.zeros((B, d))
-    else:
-        th0 = np.broadcast_to(as_finite_array(theta0, "theta0"), (B, d)).astype(float)
+    th0 = _check_theta0(theta0, B, d)
+    _check_separable(Z)
 
     betas = np.full((B, grid.size, d), np.nan)
     thetas = np.full((B, grid.size, d), np.nan)
     log_losses = np.full((B, grid.size), np.nan)
     diverged = np.zeros(B, dtype=bool)
+    converged = np.zeros(B, dtype=bool)
     nfev = np.zeros(B, dtype=int)
     messages = []
     start = time.perf_counter()
     s0 = float(np.log(t0))
     for b in range(B):
         pot, lo = pots[b], losses[b]
-
         primal = pot.coordinates == "primal"
-        if primal and (pot.hess is None or pot.hess_deriv is None):
-            raise ValueError(f"potential {pot.name} asks for primal coordinates but has no hess")
+        tag = f"run {b} ({pot.name}, {lo})"
+        count = [0, s0]  # right-hand-side evaluations, last σ evaluated
 
-        deadline = None if max_seconds is None else time.perf_counter() + float(max_seconds)
-
-        def rhs(s, z, pot=pot, lo=lo, primal=primal, deadline=deadline):
-            if deadline is not None and time.perf_counter() > deadline:
-                raise _TooSlow(f"stopped after {max_seconds} s at log t = {s:.3g}")
+        def rhs(s, z, pot=pot, lo=lo, primal=primal, count=count):
+            count[0] += 1
+            count[1] = s
+            if count[0] > max_nfev:
+                raise _BudgetSpent
             be = z if primal else pot.grad_inv(z)
             w, _ = _loss_weights(Z @ be, s, lo)
             g = Z.T @ w
@@ -401,57 +587,97 @@ def mirror_flow(
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 sol = solve_ivp(rhs, (s0, float(grid[-1])), z_start, method="Radau", jac=jac,
                                 t_eval=grid, rtol=rtol, atol=atol)
-        except _TooSlow as exc:
-            diverged[b] = True
-            messages.append(f"run {b} ({pot.name}, {lo}): integration too slow ({exc})")
+        except _BudgetSpent:
+            nfev[b] = max_nfev
+            messages.append(f"{tag}: not converged: budget max_nfev = {max_nfev} right-hand-side "
+                            f"evaluations spent at log t = {count[1]:.6g} < "
+                            f"{float(grid[-1]):g}")
             continue
         except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
             diverged[b] = True
-            messages.append(f"run {b} ({pot.name}, {lo}): solver stopped on non-finite values "
-                            f"({exc})")
+            nfev[b] = count[0]
+            messages.append(f"{tag}: diverged: solver stopped on non-finite values ({exc})")
             continue
         nfev[b] = sol.nfev
-        ok = sol.status == 0 and sol.y.shape[1] == grid.size and np.all(np.isfinite(sol.y))
-        if not ok:
+        if not np.all(np.isfinite(sol.y)):
             diverged[b] = True
-            messages.append(f"run {b} ({pot.name}, {lo}): {sol.message}")
+            messages.append(f"{tag}: diverged: non-finite state ({sol.message})")
             continue
-        if primal:
-            be = sol.y.T
-            with np.errstate(over="ignore"):
-                th = pot.grad(be)
-        else:
-            th = sol.y.T
-            be = pot.grad_inv(th)
-        if not np.all(np.isfinite(be)):
-            diverged[b] = True
-            messages.append(f"run {b} ({pot.name}, {lo}): β overflowed")
+        reached = sol.y.shape[1]
+        if reached:
+            if primal:
+                be = sol.y.T
+                with np.errstate(over="ignore"):
+                    th = pot.grad(be)
+            else:
+                th = sol.y.T
+                be = pot.grad_inv(th)
+            if not np.all(np.isfinite(be)):
+                diverged[b] = True
+                messages.append(f"{tag}: diverged: β overflowed")
+                continue
+            ll = log_loss(be @ Z.T, lo)
+        if sol.status != 0 or reached != grid.size:
+            messages.append(f"{tag}: not converged: integrator stopped at log t = "
+                            f"{float(sol.t[-1]) if reached else s0:.6g}: {sol.message}")
+            if reached:
+                thetas[b, :reached], betas[b, :reached], log_losses[b, :reached] = th, be, ll
             continue
-        ll = log_loss(be @ Z.T, lo)
         if np.any(np.diff(ll) > 1e-9 * np.maximum(1.0, np.abs(ll[:-1]))):
-            diverged[b] = True
-            messages.append(f"run {b} ({pot.name}, {lo}): loss increased along the flow")
+            messages.append(f"{tag}: not converged: loss increased along the flow (inaccurate "
+                            f"integration; tighten rtol/atol)")
+        else:
+            converged[b] = True
+            messages.append(f"{tag}: reached log t = {float(grid[-1]):g} after {sol.nfev} "
+                            f"right-hand-side evaluations")
         thetas[b], betas[b], log_losses[b] = th, be, ll
-    return MirrorFlowResult(grid, betas, thetas, log_losses, diverged, tuple(messages), nfev,
-                            time.perf_counter() - start)
+    return MirrorFlowResult(grid, betas, thetas, log_losses, diverged, converged,
+                            tuple(messages), nfev, time.perf_counter() - start)
 
 
 @dataclass(frozen=True)
 class MirrorDescentResult:
     """Mirror-descent iterates recorded at given iteration counts (batch axis first).
 
+    Field names are those shared by every simulator of :mod:`dln_verify.numeric` (``times``,
+    ``time_unit``, ``beta``, ``final_beta``, ``diverged``, ``converged``, ``message``).
+
     Attributes
     ----------
-    steps : ndarray (T,) iteration counts
+    times : ndarray (T,) of int
+        Recorded iteration counts (``time_unit = "iteration"``).
     beta : ndarray (B, T, d)
+        Iterates at ``times`` (the stored trajectory; NaN from the record where a run
+        diverged on).
     log_loss : ndarray (B, T)
     diverged : ndarray (B,) of bool
+        A blow-up: non-finite loss or iterate, or loss above 1e6 × its initial value.
+    converged : ndarray (B,) of bool
+        The run made its ``max(record)`` iterations (its stopping criterion) without
+        diverging; equal to ``~diverged``.
+    message : tuple of str, length B
+        One line per run.
+    time_unit : str
+        Unit of ``times``: ``"iteration"``.
     """
 
-    steps: np.ndarray
+    times: np.ndarray
     beta: np.ndarray
     log_loss: np.ndarray
     diverged: np.ndarray
+    converged: np.ndarray
+    message: tuple[str, ...] = ()
+    time_unit: str = "iteration"
+
+    @property
+    def final_beta(self) -> np.ndarray:
+        """``β`` at the last recorded iteration, shape (B, d) (NaN for diverged runs)."""
+        return self.beta[:, -1]
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Legacy alias of `times` (to be removed)."""
+        return self.times
 
 
 def mirror_descent(
@@ -481,6 +707,8 @@ def mirror_descent(
     loss : "exp" or "logistic"
     theta0 : array (d,) or (B, d), optional
 
+    The number of iterations, ``max(record)``, is the budget (and the stopping criterion).
+
     Returns
     -------
     MirrorDescentResult
@@ -488,17 +716,22 @@ def mirror_descent(
         non-finite or exceeds 1e6 times its initial value.
     """
     X, y = check_classification_data(X, y)
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if not isinstance(potential, NumericPotential):
+        raise TypeError(f"potential must be a NumericPotential (see builtin_potential), got "
+                        f"{type(potential).__name__}")
     Z = y[:, None] * X
     d = Z.shape[1]
     eta = np.atleast_1d(check_positive(step_size, "step_size", allow_array=True)).astype(float)
+    if eta.ndim != 1:
+        raise ValueError(f"step_size must be a scalar or a 1-D array, got shape {eta.shape}")
     B = eta.size
-    rec = np.asarray(record, dtype=np.int64)
-    if rec.ndim != 1 or rec.size == 0 or np.any(rec < 0) or np.any(np.diff(rec) <= 0):
+    rec_f = as_finite_array(record, "record", ndim=1)
+    if np.any(rec_f != np.round(rec_f)) or np.any(rec_f < 0) or np.any(np.diff(rec_f) <= 0):
         raise ValueError("record must be a non-empty increasing sequence of iteration counts >= 0")
-    th = np.zeros((B, d)) if theta0 is None else np.broadcast_to(
-        as_finite_array(theta0, "theta0"), (B, d)).astype(float).copy()
+    rec = rec_f.astype(np.int64)
+    th = _check_theta0(theta0, B, d).copy()
     betas = np.full((B, rec.size, d), np.nan)
     lls = np.full((B, rec.size), np.nan)
     diverged = np.zeros(B, dtype=bool)
@@ -520,4 +753,9 @@ def mirror_descent(
             w, _ = _loss_weights(m, 0.0, loss)
             th = th + eta[:, None] * (w @ Z)
             beta = potential.grad_inv(th)
-    return MirrorDescentResult(rec, betas, lls, diverged)
+    message = tuple(
+        f"run {b} (step size {eta[b]:g}): diverged (non-finite, or loss > 1e6 x initial)"
+        if diverged[b] else f"run {b} (step size {eta[b]:g}): made {int(rec[-1])} iterations"
+        for b in range(B)
+    )
+    return MirrorDescentResult(rec, betas, lls, diverged, ~diverged, message)

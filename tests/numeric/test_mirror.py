@@ -107,3 +107,71 @@ def test_mirror_descent_bad_step(data):
     X, y = data
     with pytest.raises(ValueError, match="step_size"):
         mirror_descent(X, y, builtin_potential("quadratic"), -1.0, [1])
+
+
+def test_string_potential_is_a_type_error(data):
+    X, y = data
+    with pytest.raises(TypeError, match=r"potentials must be a NumericPotential.*builtin_pot"):
+        mirror_flow(X, y, "quadratic", [1.0])
+    with pytest.raises(TypeError, match="potentials must contain NumericPotential"):
+        mirror_flow(X, y, [builtin_potential("quadratic"), 3], [1.0])
+    with pytest.raises(TypeError, match="potential must be a NumericPotential"):
+        mirror_descent(X, y, "quadratic", 0.1, [1])
+
+
+@pytest.mark.parametrize("theta0", [np.zeros(3), np.zeros((2, 10)), np.zeros((1, 1, 10))])
+def test_theta0_of_wrong_shape(data, theta0):
+    X, y = data
+    with pytest.raises(ValueError, match=r"theta0 must have shape \(d,\) = \(10,\)"):
+        mirror_flow(X, y, builtin_potential("quadratic"), [1.0], theta0=theta0)
+    with pytest.raises(ValueError, match="theta0 must have shape"):
+        mirror_descent(X, y, builtin_potential("quadratic"), 0.1, [1], theta0=theta0)
+
+
+@pytest.mark.parametrize("atol", [-1.0, 0.0, float("nan"), float("inf"), "abc"])
+def test_atol_out_of_range(data, atol):
+    X, y = data
+    with pytest.raises(ValueError, match=r"atol must lie in \(0, 1\]|atol must be a real"):
+        mirror_flow(X, y, builtin_potential("quadratic"), [1.0], atol=atol)
+
+
+@pytest.mark.parametrize("rtol", [0.0, float("nan"), 1.0])
+def test_rtol_out_of_range(data, rtol):
+    X, y = data
+    with pytest.raises(ValueError, match="rtol must lie in"):
+        mirror_flow(X, y, builtin_potential("quadratic"), [1.0], rtol=rtol)
+
+
+def test_non_separable_data_are_refused(data):
+    X, y = data
+    Xn = np.vstack([X, X[:1]])
+    yn = np.concatenate([y, -y[:1]])  # the same point with both labels: not separable
+    with pytest.raises(ValueError, match="X, y must be linearly separable"):
+        mirror_flow(Xn, yn, builtin_potential("quadratic"), [1.0])
+    # the separable original passes the same check
+    assert mirror_flow(X, y, builtin_potential("quadratic"), [1.0]).converged[0]
+
+
+@pytest.mark.parametrize("loss", [3, None, ["exp", "hinge"], []])
+def test_bad_loss_argument(data, loss):
+    X, y = data
+    with pytest.raises((ValueError, TypeError), match="loss must be one of"):
+        mirror_flow(X, y, builtin_potential("quadratic"), [1.0], loss=loss)
+
+
+def test_other_public_functions_name_their_parameter():
+    from dln_verify.numeric.mirror import log_loss
+
+    with pytest.raises(ValueError, match="loss must be one of"):
+        log_loss(np.zeros(3), "hinge")
+    with pytest.raises(ValueError, match="u and v must have the same last-axis length"):
+        angle(np.ones(3), np.ones(2))
+    with pytest.raises(TypeError, match="name must be a str"):
+        builtin_potential(2.0)
+
+
+def test_mirror_descent_bad_record(data):
+    X, y = data
+    for rec in ([], [3, 1], [1.5], [-1]):
+        with pytest.raises(ValueError, match="record"):
+            mirror_descent(X, y, builtin_potential("quadratic"), 0.1, rec)
