@@ -114,6 +114,28 @@ def test_mgf_bad_input(data, kwargs, name):
         momentum_gradient_flow(X, y, args["alpha"], args["lam"], args["t_max"])
 
 
+@pytest.mark.parametrize("method", ["foo", "rk45", 3])
+def test_mgf_unknown_method_names_the_allowed_ones(data, method):
+    X, y = data
+    with pytest.raises(ValueError, match=r"method must be one of RK23, RK45, DOP853, Radau"):
+        momentum_gradient_flow(X, y, 0.1, 0.5, 1.0, method=method)
+
+
+def test_mgf_path_only_must_be_bool(data):
+    X, y = data
+    with pytest.raises(TypeError, match="path_only must be a bool"):
+        momentum_gradient_flow(X, y, 0.1, 0.5, 1.0, path_only="yes")
+
+
+def test_relative_path_error_checks_shapes():
+    with pytest.raises(ValueError, match=r"paths must have shape \(B, T, d\)"):
+        relative_path_error(np.zeros((4, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="must match reference"):
+        relative_path_error(np.zeros((1, 4, 3)), np.zeros((5, 3)))
+    err = relative_path_error(np.ones((2, 4, 3)), np.full((4, 3), 2.0))
+    np.testing.assert_allclose(err, 0.5)
+
+
 def _rk4_uv(X, y, alpha, lam, t_max, dt):
     """Independent MGF integrator: classical RK4 on (u, v, u̇, v̇)."""
     n, d = X.shape

@@ -94,6 +94,26 @@ def test_bad_input():
         integrate_dual_flow(X, y, 1e-10, -1.0)
     with pytest.raises(ValueError, match="y must have length"):
         integrate_dual_flow(X, y[:-1], 1e-10, 1.0)
+    with pytest.raises(ValueError, match="atol"):
+        integrate_dual_flow(X, y, 1e-10, 1.0, atol=-1.0)
+    with pytest.raises(ValueError, match="n_eval"):
+        integrate_dual_flow(X, y, 1e-10, 1.0, n_eval=1)
+
+
+def test_bad_input_of_the_measurements():
+    X, y = _data()
+    flow = integrate_dual_flow(X, y, 1e-10, 1.0, n_eval=11)
+    d = X.shape[1]
+    with pytest.raises(TypeError, match="flow must be a DualFlow"):
+        measure_jump_times("flow", np.ones((1, d)))
+    with pytest.raises(TypeError, match="flow must be a DualFlow"):
+        plateau_errors(None, [0.1], np.ones((1, d)))
+    with pytest.raises(ValueError, match="saddles must have one row per jump time"):
+        plateau_errors(flow, [0.1, 0.2], np.ones((1, d)))
+    with pytest.raises(ValueError, match="n_points"):
+        plateau_errors(flow, [0.1], np.ones((1, d)), n_points=1)
+    with pytest.raises(ValueError, match="log_inv_alpha"):
+        beta_from_dual(np.zeros(3), -1.0)
 
 
 def test_overdetermined_flow_follows_saddles_to_least_squares():
