@@ -119,3 +119,87 @@ def test_parametrisation_helpers():
     np.testing.assert_allclose(2 * a_eff**2, np.abs(u**2 - v**2), rtol=1e-14)
     at, b0 = unbalanced_prediction_params(1.0, 0.5)
     assert at == pytest.approx(np.sqrt(0.375)) and b0 == 0.5
+
+
+# ------------------------------------------------------------------------------------------
+# numeric.validation's own functions: bad input -> ValueError/TypeError naming the parameter
+# ------------------------------------------------------------------------------------------
+
+from dln_verify.numeric import validation as V  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "needle"),
+    [
+        (lambda: V.as_finite_array("1.5", "X"), ValueError, "X must be a numeric array"),
+        (lambda: V.as_finite_array([1 + 2j], "X"), ValueError, "X must be real-valued"),
+        (lambda: V.as_finite_array([[1.0], [2.0, 3.0]], "X"), ValueError, "X must be a numeric"),
+        (lambda: V.as_finite_array([], "X"), ValueError, "X must not be empty"),
+        (lambda: V.as_finite_array([1.0], "X", ndim=2), ValueError, "X must have 2 axes"),
+        (lambda: V.as_finite_array([1.0], 3), TypeError, "name"),
+        (lambda: V.as_finite_array([1.0], "X", ndim=-1), TypeError, "ndim"),
+        (lambda: V.check_regression_data(X, y, require_underdetermined=1), ValueError,
+         "require_underdetermined"),
+        (lambda: V.check_regression_data(X, 0 * y), ValueError, "y must not be identically zero"),
+        (lambda: V.check_classification_data(X, y), ValueError, "labels in {-1, +1}"),
+        (lambda: V.check_classification_data(X, np.ones(4)), ValueError, "length n"),
+        (lambda: V.check_positive("1", "tol"), ValueError, "tol must be a real number > 0"),
+        (lambda: V.check_positive(np.inf, "tol"), ValueError, "tol must be a finite number > 0"),
+        (lambda: V.check_positive([1.0, -1.0], "w", allow_array=True), ValueError, "w must be"),
+        (lambda: V.check_in_range(2.0, "p", 0.0, 1.0), ValueError, r"p must lie in [0, 1]"),
+        (lambda: V.check_in_range(1.0, "p", 0.0, 1.0, high_inclusive=False), ValueError,
+         r"p must lie in [0, 1)"),
+        (lambda: V.check_in_range("a", "p", 0.0, 1.0), ValueError, "p must be a real number"),
+        (lambda: V.check_in_range(0.5, "p", 1.0, 0.0), TypeError, "low must be <= high"),
+        (lambda: V.check_in_range(0.5, "p", float("nan"), 1.0), TypeError, "low"),
+        (lambda: V.check_alpha("0.1"), ValueError, "alpha"),
+        (lambda: V.check_alpha([0.1, 0.2], d=3), ValueError, "length d = 3"),
+        (lambda: V.check_alpha(0.1, d=0), ValueError, "d must be a positive integer"),
+        (lambda: V.check_seed(-1), ValueError, "seed must be a non-negative integer (>= 0)"),
+        (lambda: V.check_seed(1.5), ValueError, "seed"),
+        (lambda: V.looks_like_labels([[1.0]]), ValueError, "y must have 1 ax"),
+        (lambda: V.looks_like_labels([np.nan]), ValueError, "y must be finite"),
+        (lambda: V.check_data_scale(X, y, name=None), TypeError, "name"),
+    ],
+)
+def test_validation_functions_name_the_parameter(call, exc, needle):
+    with pytest.raises(exc) as info:
+        call()
+    assert needle in str(info.value)
+
+
+def test_looks_like_labels():
+    assert V.looks_like_labels([1.0, -1.0, 1.0])
+    assert V.looks_like_labels(np.ones(3, dtype=int))
+    assert not V.looks_like_labels([1.0, 0.0])
+    assert not V.looks_like_labels(y)
+
+
+def test_check_data_scale_range():
+    lo, hi = V.DATA_MAX_ABS_RANGE
+    assert (lo, hi) == (1e-100, 1e100)
+    Xs, ys = V.check_data_scale(X * 1e90, y * 1e-90, name="--data")
+    assert Xs.dtype == np.float64 and ys.shape == y.shape
+    for Xb, yb, needle in [
+        (X * 1e101, y, "max |X|"),
+        (X * 1e-101, y, "max |X|"),
+        (X, y * 1e120, "max |y|"),
+        (0 * X, y, "X is identically zero"),
+        (X, y[:3], "length n"),
+        (X_nan, y, "X must be finite"),
+    ]:
+        with pytest.raises(V.DataError) as info:
+            V.check_data_scale(Xb, yb, name="--data")
+        msg = str(info.value)
+        assert msg.startswith("--data: ") and needle in msg and "\n" not in msg
+        assert info.value.param == "--data" and isinstance(info.value, ValueError)
+    # the limits: every arithmetic the simulators do on in-range data stays finite
+    Xe = np.full((3, 5), 1e100)
+    Xe[:, 0] = 1e-100
+    Xc, yc = V.check_data_scale(Xe, np.full(3, 1e100))
+    assert np.all(np.isfinite(Xc.T @ Xc)) and np.all(np.isfinite(Xc.T @ yc))
+
+
+def test_data_error_is_one_line():
+    err = V.DataError("data", "two\nlines   here")
+    assert str(err) == "data: two lines here" and err.problem == "two lines here"
