@@ -4,6 +4,10 @@
   depth-D potential) onto ``{Xβ = y}``; damped Newton on the smooth dual, cross-checked by cvxpy.
 - :func:`min_l1_interpolator`, :func:`min_l2_interpolator`, :func:`lasso` — reference solutions.
 - :func:`max_margin` — the φ∞-max-margin classifier for a norm or a horizon gauge.
+- :class:`Certificate` — one certificate type; :meth:`Certificate.combine` glues several solves
+  and :meth:`Certificate.as_dict` is the one layout claims use.
+- :mod:`dln_verify.numeric.convex.symbolic_certificate` — certifies a prediction with the SymPy
+  derivation only (not imported here, so that importing this package does not load SymPy).
 """
 
 from dln_verify.numeric.convex.certificate import Certificate

@@ -28,6 +28,19 @@ Solvers (``regression.md`` §0.2):
   solved by CLARABEL with explicit tolerances.
 - ``"auto"``: Newton, falling back to cvxpy if Newton's certificate is not accepted.
 
+Scale covariance (used to solve extreme data in exactly rescaled units): for ``λ > 0``,
+``ψ_α(λβ) = λ ψ_{α'}(β)`` with ``α'² = α²/λ`` (depth 2) and ``α^D q_D(λβ/α^D) = λ α'^D
+q_D(β/α'^D)`` with ``α'^D = α^D/λ`` (depth D). Hence, with ``X' = X/t`` and ``y' = y/s``,
+
+.. math:: β^\\star(X, y, α, β̃_0) = \tfrac{s}{t}\\, β^\\star(X', y', α', \tfrac{t}{s} β̃_0),
+          \\qquad α'^D = \tfrac{t}{s} α^D \\ (D = 2: α'^2 = \tfrac{t}{s} α^2),
+
+and the dual variable maps as ``ν = ν'/t``. :func:`implicit_bias_solution` uses powers of two
+``t = 2^{kt}``, ``s = 2^{ks}`` (``max|X'|, max|y'| ∈ [0.5, 1)``), so the rescaling is exact,
+when ``max|X|`` or ``max|y|`` lies beyond ``2^{±64}``; ordinary data are solved as given. The
+supported range is a range of the dimensionless scale ``α'`` (ValueError outside it); the
+answer and its certificate are always reported in the user's units.
+
 Every answer carries a :class:`~dln_verify.numeric.convex.certificate.Certificate` recomputed from
 ``β``
 alone by :func:`certify_implicit_bias` (primal residual and KKT residual), and is accepted by
@@ -45,6 +58,7 @@ import numpy as np
 import scipy.linalg
 
 from dln_verify.numeric.convex.certificate import Certificate
+from dln_verify.numeric.convex.norms import power_of_two_scale, safe_norm
 from dln_verify.numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
 from dln_verify.numeric.validation import (
     as_finite_array,
@@ -72,6 +86,17 @@ ALPHA_RANGE_DEPTH2 = (1e-30, 1e3)
 #: measured (n = 5, d = 12, |y| from 1e-3 to 1e3, D = 3…8) certificates fail from α^D ≈ 1e-28
 #: (D ≥ 5) and from α^D ≈ 1e20 upwards; 1e-20 ≤ α^D ≤ 1e16 was accepted in every case.
 ALPHA_POWER_RANGE_DEEP = (1e-20, 1e16)
+#: supported dimensionless scale ``α · √(max|X| / max|y|)`` at depth 2 (every entry; the maxima
+#: rounded to powers of two). Measured (n = 10, d = 30, 5 seeds): certificates accepted from
+#: 1e-100 to 1e100, failing from ~1e-200 (dual exponents beyond the cap) and ~1e150 (α² overflows).
+EFFECTIVE_ALPHA_RANGE_DEPTH2 = (1e-90, 1e90)
+#: supported dimensionless scale ``α^D · max|X| / max|y|`` at depth D ≥ 3: the measurements
+#: behind :data:`ALPHA_POWER_RANGE_DEEP` (|y| from 1e-3 to 1e3, standard normal X) in these units.
+EFFECTIVE_ALPHA_POWER_RANGE_DEEP = (1e-22, 1e19)
+#: data whose max|y| or max|X| lies beyond 2^±64 are solved in exactly rescaled units
+_RESCALE_BEYOND = 64
+#: the interpolator's scale 2^{ks−kt} must stay well inside the float64 range
+_MAX_ANSWER_EXPONENT = 1000
 
 
 @dataclass(frozen=True)
@@ -131,11 +156,19 @@ def bregman_gradient_difference(beta, reference, log_a) -> np.ndarray:
     otherwise the difference of the two log-domain values
     :func:`dln_verify.numeric.hyperbolic.asinh_ratio`.
     """
-    beta = np.asarray(beta, dtype=np.float64)
-    log_a = np.broadcast_to(np.asarray(log_a, dtype=np.float64), beta.shape)
-    if reference is None:
+    beta = as_finite_array(beta, "beta")
+    log_a = as_finite_array(log_a, "log_a")
+    try:
+        log_a = np.broadcast_to(log_a, beta.shape)
+        ref = None if reference is None else np.broadcast_to(
+            as_finite_array(reference, "reference"), beta.shape)
+    except ValueError as exc:
+        if "must" in str(exc):
+            raise
+        raise ValueError(f"log_a and reference must broadcast to the shape of beta "
+                         f"{beta.shape}") from None
+    if ref is None:
         return asinh_ratio(beta, log_a)
-    ref = np.broadcast_to(np.asarray(reference, dtype=np.float64), beta.shape)
     out = asinh_ratio(beta, log_a) - asinh_ratio(ref, log_a)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         a = np.exp(log_a)
@@ -168,9 +201,20 @@ def h_depth(s, depth: int, log_scale=0.0) -> np.ndarray:
     """``exp(log_scale) · h_D(s)``, ``h_D(s) = (1−cs)^{−D/c} − (1+cs)^{−D/c}``, ``c = D − 2``.
 
     Defined on ``|s| < 1/c``; evaluated in the log domain (Woodworth et al. 2020, §4).
-    ``depth`` must be an integer ≥ 3 (``h_D`` has ``D − 2`` in a denominator; ValueError).
+    ``depth`` must be an integer ≥ 3 (``h_D`` has ``D − 2`` in a denominator), ``s`` finite
+    with ``|s| < 1/(D − 2)`` and ``log_scale`` finite; ValueError naming the argument otherwise.
     """
     depth = _check_deep(depth)
+    s = np.asarray(as_finite_array(s, "s"), dtype=np.float64)
+    if np.any(np.abs(s) * (depth - 2.0) >= 1.0):
+        raise ValueError(f"s must satisfy |s| < 1/(depth - 2) = 1/{depth - 2} (got max |s| = "
+                         f"{float(np.max(np.abs(s))):g})")
+    log_scale = as_finite_array(log_scale, "log_scale")
+    return _h_depth_raw(s, depth, log_scale)
+
+
+def _h_depth_raw(s, depth: int, log_scale=0.0) -> np.ndarray:
+    """:func:`h_depth` without validation (the solvers call it on feasible points)."""
     s = np.asarray(s, dtype=np.float64)
     c = depth - 2.0
     p = depth / c
@@ -215,12 +259,21 @@ def h_depth_inverse(z, depth: int, log_z=None) -> np.ndarray:
     be an integer ≥ 3 (ValueError).
     """
     depth = _check_deep(depth)
-    z = np.asarray(z, dtype=np.float64)
+    z = as_finite_array(z, "z") if np.size(z) else np.asarray(z, dtype=np.float64)
     c = depth - 2.0
     p = depth / c
     if log_z is None:
         with np.errstate(divide="ignore"):
             log_z = np.log(np.abs(z))
+    else:
+        log_z = np.asarray(log_z, dtype=np.float64)
+        if np.any(np.isnan(log_z)) or np.any(np.isposinf(log_z)):
+            raise ValueError("log_z must be finite or -inf (log|z| of z = 0), got NaN or +inf")
+        try:
+            log_z = np.broadcast_to(log_z, z.shape)
+        except ValueError:
+            raise ValueError(f"log_z must broadcast to the shape of z {z.shape}, got "
+                             f"{log_z.shape}") from None
     log_z = np.broadcast_to(np.asarray(log_z, dtype=np.float64), z.shape)
     sign = np.sign(z)
     zero = sign == 0
@@ -248,7 +301,7 @@ def h_depth_inverse(z, depth: int, log_z=None) -> np.ndarray:
     for _ in range(4):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             f = log_h(s) - log_z
-            dlog = _h_depth_prime(s, depth) / h_depth(s, depth)
+            dlog = _h_depth_prime(s, depth) / _h_depth_raw(s, depth)
             step = f / dlog
         new = s - step
         ok = np.isfinite(new) & (new > 0) & (new < 1.0 / c)
@@ -267,9 +320,9 @@ def _range_distance(X: np.ndarray, theta: np.ndarray, Q: np.ndarray | None = Non
     Uses a reduced QR factorisation ``Xᵀ = QR`` and projects twice (re-orthogonalisation), so
     the result is accurate to ~1e-16 even for ``‖θ − Pθ‖ ≪ ‖θ‖``.
     """
-    norm = float(np.linalg.norm(theta))
-    if not np.isfinite(norm):
+    if not np.all(np.isfinite(theta)):
         return float("inf")
+    norm = float(safe_norm(theta))
     if norm == 0.0:
         return 0.0
     if Q is None:
@@ -333,8 +386,17 @@ def certify_implicit_bias(
 
 def _certify(X, y, Q, beta, log_alpha, reference, depth, tol) -> Certificate:
     # relative to ‖y‖ (y ≢ 0 is enforced by check_regression_data), so the certificate is
-    # invariant under y → s·y and a tiny y does not make every small β "accepted"
-    primal = float(np.linalg.norm(X @ beta - y) / float(np.linalg.norm(y)))
+    # invariant under y → s·y and a tiny y does not make every small β "accepted". Computed in
+    # units where max|X| and max|y| lie in [0.5, 1) (exact power-of-two rescaling) and with
+    # scale-safe norms, so that neither Xβ nor the squares in ‖·‖ under- or overflow.
+    ks, kt = power_of_two_scale(y), power_of_two_scale(X)
+    ys = np.ldexp(y, -ks)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        bs = np.ldexp(beta, kt - ks)
+        rs = np.ldexp(X, -kt) @ bs - ys
+    primal = float(safe_norm(rs) / safe_norm(ys))
+    if not np.isfinite(primal):
+        primal = float("inf")
     if depth == 2:
         theta = 0.5 * bregman_gradient_difference(beta, reference, 2.0 * log_alpha)
     else:
@@ -342,6 +404,8 @@ def _certify(X, y, Q, beta, log_alpha, reference, depth, tol) -> Certificate:
             log_z = np.log(np.abs(beta)) - depth * log_alpha
         theta = h_depth_inverse(np.sign(beta), depth, log_z=log_z)
     kkt = _range_distance(X, theta, Q)
+    if not np.isfinite(kkt):
+        kkt = float("inf")
     accepted = bool(primal <= tol and kkt <= tol)
     return Certificate(
         solver="certify_implicit_bias",
@@ -392,6 +456,44 @@ def _check_alpha_range(alpha, depth: int) -> None:
             f"{depth}, i.e. alpha in [{lo ** (1 / depth):.3g}, {hi ** (1 / depth):.3g}], got "
             f"range [{arr.min():g}, {arr.max():g}]"
         )
+
+
+def _check_effective_scale(X, y, log_alpha, depth: int) -> tuple[int, int] | None:
+    """Check the dimensionless scale of the problem; say whether to solve it rescaled.
+
+    With ``max|y| = f_y 2^{ks}`` and ``max|X| = f_X 2^{kt}`` (``f ∈ [0.5, 1)``), the problem is
+    equivalent to one with ``X' = 2^{−kt} X``, ``y' = 2^{−ks} y`` and effective scale
+    ``α'^D = 2^{kt−ks} α^D`` (module docstring, "Scale covariance"). ``α'`` must lie in
+    :data:`EFFECTIVE_ALPHA_RANGE_DEPTH2` (depth 2) or ``α'^D`` in
+    :data:`EFFECTIVE_ALPHA_POWER_RANGE_DEEP` (depth D), and the answer's scale ``2^{ks−kt}``
+    must be representable; ValueError naming ``y``, ``X`` and ``alpha`` otherwise.
+
+    Returns ``(ks, kt)`` when ``|ks|`` or ``|kt|`` exceeds :data:`_RESCALE_BEYOND` (the solve is
+    then done in the rescaled units), None otherwise (ordinary data are solved as given).
+    """
+    ks, kt = power_of_two_scale(y), power_of_two_scale(X)
+    if abs(ks - kt) > _MAX_ANSWER_EXPONENT:
+        raise ValueError(
+            f"the scale of y relative to X is outside the supported range: max|y| / max|X| "
+            f"≈ 2^{ks - kt} but |log2(max|y| / max|X|)| must be <= {_MAX_ANSWER_EXPONENT} (the "
+            "interpolator β would not be representable in float64); rescale y or X")
+    log10_eff = (depth * np.asarray(log_alpha) + (kt - ks) * np.log(2.0)) / np.log(10.0)
+    if depth == 2:
+        lo, hi = (np.log10(v) for v in EFFECTIVE_ALPHA_RANGE_DEPTH2)
+        eff = log10_eff / 2.0
+        what = "alpha * sqrt(max|X| / max|y|)"
+    else:
+        lo, hi = (np.log10(v) for v in EFFECTIVE_ALPHA_POWER_RANGE_DEEP)
+        eff = log10_eff
+        what = f"alpha**{depth} * max|X| / max|y|"
+    if np.any(eff < lo) or np.any(eff > hi):
+        raise ValueError(
+            f"the dimensionless scale {what} (max|·| rounded to powers of two) must lie in "
+            f"[1e{lo:g}, 1e{hi:g}] (every entry of alpha), got 10^[{np.min(eff):.3g}, "
+            f"{np.max(eff):.3g}]: alpha is too small or too large for the scale of y and X")
+    if abs(ks) > _RESCALE_BEYOND or abs(kt) > _RESCALE_BEYOND:
+        return ks, kt
+    return None
 
 
 def _check_reference(reference, d):
@@ -582,12 +684,12 @@ def _newton_depth(X, y, log_alpha, depth, tol, max_iter=300, nu0=None):
     nu, s, it, ok = _damped_dual_newton(
         X, y, 0.0, np.zeros(n) if nu0 is None else nu0, tol, max_iter,
         value=lambda ss: _H_depth(ss, depth, log_scale),
-        primal=lambda ss: h_depth(ss, depth, log_scale),
+        primal=lambda ss: _h_depth_raw(ss, depth, log_scale),
         weight=lambda ss: _h_depth_prime(ss, depth, log_scale),
         first_step=to_boundary, feasible=lambda ss: bool(np.all(np.abs(ss) < bound)),
         stagnation_window=15, stagnation_floor=1e-6, max_backtracks=80,
     )
-    beta = h_depth(s, depth, log_scale)
+    beta = _h_depth_raw(s, depth, log_scale)
     if not ok:
         # Primal correction: near |s| = 1/c the dual variable cannot resolve β; take Newton
         # steps β ← β + W Xᵀ Δν, W = diag(α^D h_D'(s)), Δν = (X W Xᵀ)^{-1}(y − Xβ), directly in
@@ -633,8 +735,10 @@ def _cvxpy_solve_depth2(X, y, log_alpha, reference):
             )
             status = str(problem.status)
             iters = int(getattr(problem.solver_stats, "num_iters", 0) or 0)
-        except cp.error.SolverError as exc:
-            notes.append(f"cvxpy SolverError: {exc}")
+        except (cp.error.SolverError, ArithmeticError, ValueError) as exc:
+            # a solver failure, not bad input: the certificate (not accepted) reports it
+            status = "solver_error"
+            notes.append(f"cvxpy {type(exc).__name__}: {exc}")
     notes.extend(f"cvxpy warning: {w.message}" for w in caught)
     if nu.value is None or not np.all(np.isfinite(nu.value)):
         nu_val = np.zeros(n)
@@ -687,7 +791,11 @@ def implicit_bias_solution(
         Initialisation scale(s), > 0. Supported (enforced entrywise, ValueError otherwise):
         ``1e-30 ≤ α ≤ 1e3`` at depth 2 (log domain), ``1e-20 ≤ α^D ≤ 1e16`` at depth
         ``D ≥ 3`` (outside it float64 cannot resolve the dual variable near ``|s| = 1/(D−2)``
-        and the answer could not be certified).
+        and the answer could not be certified). In addition the dimensionless scale
+        ``α·√(max|X|/max|y|)`` must lie in :data:`EFFECTIVE_ALPHA_RANGE_DEPTH2` (depth 2) and
+        ``α^D·max|X|/max|y|`` in :data:`EFFECTIVE_ALPHA_POWER_RANGE_DEEP` (depth D). Data with
+        ``max|X|`` or ``max|y|`` beyond ``2^{±64}`` are solved in exactly rescaled units
+        (module docstring, "Scale covariance") and only the dimensionless range applies.
     reference : array_like, shape (d,), optional
         Bregman reference ``β̃₀`` (depth 2 only).
     depth : int
@@ -714,10 +822,10 @@ def implicit_bias_solution(
     True
     """
     X, y, Q = _check_data(X, y)
+    Q_user = Q
     n, d = X.shape
     alpha = check_alpha(alpha, d)
     depth = _check_depth(depth, reference)
-    _check_alpha_range(alpha, depth)
     tol = check_positive(tol, "tol")
     if method not in ("auto", "newton", "cvxpy"):
         raise ValueError(f"method must be one of 'auto', 'newton', 'cvxpy', got {method!r}")
@@ -725,9 +833,33 @@ def implicit_bias_solution(
         raise ValueError("method='cvxpy' supports depth = 2 only")
     reference = _check_reference(reference, d)
     log_alpha = _log_alpha(alpha, d)
+    X_user, y_user, log_alpha_user, reference_user = X, y, log_alpha, reference
+    k = _check_effective_scale(X, y, log_alpha, depth)
+    if k is None:  # ordinary data: the measured range of α itself (unchanged)
+        _check_alpha_range(alpha, depth)
+    rescale_notes: list[str] = []
+    if k is not None:
+        # exact power-of-two rescaling (module docstring, "Scale covariance"): solve for
+        # b = 2^{kt−ks} β with X' = 2^{−kt} X, y' = 2^{−ks} y, α'^D = 2^{kt−ks} α^D
+        ks, kt = k
+        X = np.ldexp(X, -kt)
+        y = np.ldexp(y, -ks)
+        log_alpha = log_alpha + (kt - ks) * np.log(2.0) / depth
+        if reference is not None:
+            reference = np.ldexp(reference, kt - ks)
+        rescale_notes.append(f"solved in rescaled units: X * 2^{-kt}, y * 2^{-ks}, "
+                             f"alpha**{depth} * 2^{kt - ks}")
+
+    def to_user(beta, nu):
+        if k is None:
+            return beta, nu
+        with np.errstate(over="ignore", under="ignore"):
+            return np.ldexp(beta, k[0] - k[1]), np.ldexp(nu, -k[1])
 
     def certify(beta, solver, status, notes):
-        cert = _certify(X, y, Q, beta, log_alpha, reference, depth, tol)
+        # judged in the user's units, from β alone (the certificate is scale-safe itself)
+        cert = _certify(X_user, y_user, Q_user, beta, log_alpha_user, reference_user, depth, tol)
+        notes = [*rescale_notes, *notes]
         return Certificate(
             solver=solver,
             status=status,
@@ -753,6 +885,7 @@ def implicit_bias_solution(
         if not np.all(np.isfinite(beta)):
             notes.append("newton produced non-finite beta")
             beta = np.where(np.isfinite(beta), beta, 0.0)
+        beta, nu = to_user(beta, nu)
         cert = certify(beta, "newton", status, notes)
         if not cert.accepted and method == "auto" and depth != 2:
             cert = replace(
@@ -763,6 +896,7 @@ def implicit_bias_solution(
             return candidates[0]
     t0 = time.perf_counter()
     beta, nu, iters, status, notes = _cvxpy_solve_depth2(X, y, log_alpha, reference)
+    beta, nu = to_user(beta, nu)
     notes.append(f"cvxpy time {time.perf_counter() - t0:.3g} s")
     if candidates:
         first = candidates[0].certificate

@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 
 from dln_verify.numeric.convex.certificate import Certificate
-from dln_verify.numeric.validation import check_classification_data, check_positive
+from dln_verify.numeric.convex.norms import power_of_two_scale, safe_norm
+from dln_verify.numeric.validation import (
+    as_finite_array,
+    check_classification_data,
+    check_in_range,
+)
 
 __all__ = ["MaxMarginSolution", "GaugeSpec", "as_gauge", "max_margin", "margin_ratio"]
 
@@ -75,7 +80,7 @@ class GaugeSpec:
             )
         if np.isinf(self.p):
             return np.max(parts, axis=-1)
-        return np.linalg.norm(parts, ord=self.p, axis=-1)
+        return safe_norm(parts, ord=self.p, axis=-1)
 
     def polar(self, g: np.ndarray) -> np.ndarray:
         """Polar gauge ``sup{⟨g, β⟩ : φ_∞(β) ≤ 1}`` along the last axis."""
@@ -83,7 +88,7 @@ class GaugeSpec:
         a, b = self._scales()
         parts = np.concatenate([np.maximum(g, 0.0) / a, np.maximum(-g, 0.0) / b], axis=-1)
         q = 1.0 if np.isinf(self.p) else (np.inf if self.p == 1.0 else self.p / (self.p - 1.0))
-        return np.linalg.norm(parts, ord=q, axis=-1)
+        return safe_norm(parts, ord=q, axis=-1)
 
 
 def as_gauge(gauge: Any) -> GaugeSpec:
@@ -177,68 +182,66 @@ def _separability(Z: np.ndarray) -> float:
 
 
 def margin_ratio(X, y, beta, gauge: Any) -> np.ndarray:
-    """Normalised margin ``min_i y_i⟨x_i, β⟩ / φ_∞(β)`` for ``β`` of shape (d,) or (B, d)."""
+    """Normalised margin ``min_i y_i⟨x_i, β⟩ / φ_∞(β)`` for ``β`` of shape (d,) or (B, d).
+
+    ``beta`` must be finite with last axis of length ``d`` (ValueError naming it otherwise).
+    """
     X, y = check_classification_data(X, y)
     g = as_gauge(gauge)
-    beta = np.asarray(beta, dtype=np.float64)
+    beta = as_finite_array(beta, "beta")
+    if beta.ndim not in (1, 2) or beta.shape[-1] != X.shape[1]:
+        raise ValueError(f"beta must have shape (d,) or (B, d) with d = {X.shape[1]}, got "
+                         f"{beta.shape}")
     m = np.min((beta @ X.T) * y, axis=-1)
     return m / g(beta)
 
 
-def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMarginSolution:
-    """φ∞-max-margin classifier ``argmin{φ_∞(β) : y_i⟨x_i, β⟩ ≥ 1}`` with a certificate.
+#: largest finite exponent p the conic solver is given (CLARABEL's power-cone form of ‖·‖_p
+#: with a huge p fails inside cvxpy: p = 1000 raises ZeroDivisionError); larger p: use "linf"
+MAX_FINITE_P = 100.0
 
-    Pesme, Dragomir & Flammarion (NeurIPS 2024, arXiv:2406.12763), main theorem: the limit
-    direction of mirror flow with a potential whose horizon function is ``φ_∞``.
 
-    Parameters
-    ----------
-    X : array_like (n, d)
-    y : array_like (n,), labels in {-1, +1}
-    gauge : str, float, GaugeSpec or horizon record
-        ``"l1"``, ``"l2"``, ``"linf"``, a number ``p ≥ 1``, or the result of
-        :func:`dln_verify.symbolic.horizon.horizon_function` (asymmetric gauges included).
-    tolerance : float
-        Both certificate residuals (constraint violation relative to 1 and the relative duality
-        gap) must be at most this for ``certificate.accepted``.
+def _signed_separability(Zs: np.ndarray, g: GaugeSpec) -> tuple[float, np.ndarray | None]:
+    """``max t s.t. Zβ ≥ t, ‖β‖_∞ ≤ 1`` over the signs the gauge allows (LP, HiGHS).
 
-    Returns
-    -------
-    MaxMarginSolution
+    Returns ``(t, β)``; ``t > 0`` iff a separating direction with finite gauge exists.
+    """
+    from scipy.optimize import linprog
 
-    Raises
-    ------
-    ValueError
-        Bad input, or data that are not linearly separable (the LP ``max t : Zβ ≥ t,
-        ‖β‖_∞ ≤ 1`` has value ≤ 1e-9), or a gauge that forbids every separating direction.
+    a, b = g._scales()
+    n, d = Zs.shape
+    lo = 0.0 if not np.isfinite(b) else -1.0
+    hi = 0.0 if not np.isfinite(a) else 1.0
+    c = np.zeros(d + 1)
+    c[-1] = -1.0
+    A = np.hstack([-Zs, np.ones((n, 1))])
+    res = linprog(c, A_ub=A, b_ub=np.zeros(n), bounds=[(lo, hi)] * d + [(None, 1)],
+                  method="highs")
+    if res.status != 0 or res.x is None:  # pragma: no cover - β = 0, t = 0 is feasible
+        return 0.0, None
+    return float(-res.fun), np.asarray(res.x[:d], dtype=np.float64)
+
+
+def _solve_conic(Zs: np.ndarray, g: GaugeSpec, weights: np.ndarray):
+    """``min φ(β) s.t. Zs β ≥ 1`` in the variables ``β = weights ⊙ b`` (column equilibration).
+
+    Returns ``(β, λ, status, notes)``; ``β``/``λ`` are None when the solver gave no point.
     """
     import cvxpy as cp
 
-    X, y = check_classification_data(X, y)
-    tolerance = check_positive(tolerance, "tolerance")
-    g = as_gauge(gauge)
-    Z = y[:, None] * X
-    n, d = Z.shape
-    scale = float(np.max(np.abs(Z)))
-    if scale == 0.0:
-        raise ValueError("X is identically zero: the data are not linearly separable")
-    Zs = Z / scale  # solver sees entries of size ≤ 1; β = β_s / scale
-    if _separability(Zs) <= 1e-9:
-        raise ValueError(
-            "the data are not linearly separable (no β with y_i⟨x_i, β⟩ > 0 for all i): the "
-            "max-margin problem is infeasible"
-        )
+    n, d = Zs.shape
+    Zc = Zs * weights[None, :]
     bp = cp.Variable(d, nonneg=True)
     bn = cp.Variable(d, nonneg=True)
     a, b = g._scales()
     parts = []
     cons = []
     if np.isfinite(a):
-        parts.append(a * bp)
+        parts.append(cp.multiply(a * weights, bp))
     else:
         cons.append(bp == 0)
     if np.isfinite(b):
-        parts.append(b * bn)
+        parts.append(cp.multiply(b * weights, bn))
     else:
         cons.append(bn == 0)
     stacked = cp.hstack(parts)
@@ -250,58 +253,168 @@ def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMargin
         objective = cp.norm(stacked, 2)
     else:
         objective = cp.pnorm(stacked, g.p)
-    margin_con = Zs @ (bp - bn) >= 1
+    margin_con = Zc @ (bp - bn) >= 1
     problem = cp.Problem(cp.Minimize(objective), [margin_con, *cons])
     notes: list[str] = []
+    status = "solver_error"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            problem.solve(solver=cp.CLARABEL)
-        except cp.error.SolverError as exc:
-            notes.append(f"CLARABEL failed ({exc}); retried with SCS")
-            problem.solve(solver=cp.SCS, eps=1e-9, max_iters=200000)
+        for solver, kwargs in ((cp.CLARABEL, {}), (cp.SCS, {"eps": 1e-9, "max_iters": 200000})):
+            try:
+                problem.solve(solver=solver, **kwargs)
+                status = str(problem.status)
+                break
+            except (cp.error.SolverError, ArithmeticError, ValueError) as exc:
+                notes.append(f"{solver} failed ({type(exc).__name__}: {exc})")
     notes.extend(str(w.message).splitlines()[0] for w in caught)
-    status = str(problem.status)
-    if bp.value is None or bn.value is None:
-        if status in ("infeasible", "infeasible_inaccurate"):
-            raise ValueError(
-                f"no separating direction with finite gauge {g.label or g}: the gauge forbids "
-                "the signs every separating β needs"
-            )
-        raise ValueError(f"max-margin solver returned no solution (status {status})")
-    beta_s = np.asarray(bp.value - bn.value, dtype=np.float64)
+    if bp.value is None or bn.value is None or margin_con.dual_value is None:
+        return None, None, status, notes
+    beta = weights * np.asarray(bp.value - bn.value, dtype=np.float64)
     lam = np.maximum(np.asarray(margin_con.dual_value, dtype=np.float64).ravel(), 0.0)
-    # certificate in the scaled problem, then map back (gauge is 1-homogeneous)
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(lam))):
+        return None, None, status, [*notes, "solver returned non-finite values"]
+    return beta, lam, status, notes
+
+
+def _certify_scaled(Zs: np.ndarray, g: GaugeSpec, beta_s: np.ndarray, lam: np.ndarray):
+    """Constraint violation and relative duality gap of ``min φ(β) s.t. Zs β ≥ 1``."""
     violation = float(max(0.0, np.max(1.0 - Zs @ beta_s)))
     value_s = float(g(beta_s))
     polar = float(g.polar(Zs.T @ lam))
     lam_feas = lam / polar if polar > 0 else lam
     gap = value_s - float(np.sum(lam_feas))
-    rel_gap = abs(gap) / max(value_s, 1e-300)
-    # project into the feasible set by rescaling (keeps the direction)
-    min_margin = float(np.min(Zs @ beta_s))
-    if min_margin <= 0:
-        raise ValueError(f"max-margin solver returned a non-separating β (status {status})")
-    accepted = violation <= tolerance and rel_gap <= tolerance
+    rel_gap = abs(gap) / value_s if value_s > 0 and np.isfinite(value_s) else float("inf")
+    return violation, rel_gap, value_s, lam_feas
+
+
+def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMarginSolution:
+    """φ∞-max-margin classifier ``argmin{φ_∞(β) : y_i⟨x_i, β⟩ ≥ 1}`` with a certificate.
+
+    Pesme, Dragomir & Flammarion (NeurIPS 2024, arXiv:2406.12763), main theorem: the limit
+    direction of mirror flow with a potential whose horizon function is ``φ_∞``.
+
+    The problem is solved for ``Z = diag(y) X / 2^k`` with ``max|Z| ∈ [0.5, 1)`` (an exact
+    rescaling; the gauge is 1-homogeneous, so ``β = β_s / 2^k``) and reported in the user's
+    units; values are computed with scale-safe norms. If the first conic solve is not accepted
+    it is retried with column equilibration (``β = w ⊙ b``, ``w_j = 2^{−k_j}`` with column ``j``
+    of ``Z`` of size ``2^{k_j}``), and the better certified answer is returned.
+
+    What is certified: ``primal_residual`` = largest violation of ``y_i⟨x_i, β̄⟩ ≥ 1``;
+    ``optimality_residual`` = relative duality gap ``(φ_∞(β̄) − Σλ̃)/φ_∞(β̄)`` with multipliers
+    rescaled to dual feasibility (weak duality makes it an optimality bound). ``accepted`` iff
+    both are finite and ``≤ tolerance``. A solver failure (no point, a non-separating point,
+    an infeasibility claim the sign-restricted LP contradicts) is returned as a solution with
+    ``certificate.accepted = False`` and the solver's status — it is never reported as bad
+    input.
+
+    Parameters
+    ----------
+    X : array_like (n, d)
+        Finite, not identically zero; the value ``φ_∞(β̄)`` and margin (which scale like
+        ``1/max|X|`` and ``max|X|``) must be representable (ValueError naming ``X`` otherwise).
+    y : array_like (n,), labels in {-1, +1}
+    gauge : str, float, GaugeSpec or horizon record
+        ``"l1"``, ``"l2"``, ``"linf"``, a number ``p`` in ``[1, 100]`` or ``inf``, or the result
+        of :func:`dln_verify.symbolic.horizon.horizon_function` (asymmetric gauges included).
+    tolerance : float
+        In ``(0, 1)``. Both certificate residuals (constraint violation relative to 1 and the
+        relative duality gap) must be at most this for ``certificate.accepted``.
+
+    Returns
+    -------
+    MaxMarginSolution
+
+    Raises
+    ------
+    ValueError
+        Bad input (naming the parameter and its allowed range), data that are not linearly
+        separable (the LP ``max t : Zβ ≥ t, ‖β‖_∞ ≤ 1`` has value ≤ 1e-9), or a gauge that
+        forbids every separating direction (the same LP restricted to the allowed signs has
+        value ≤ 1e-9) — decided by these LPs, never by the conic solver's status.
+    """
+    X, y = check_classification_data(X, y)
+    tolerance = check_in_range(tolerance, "tolerance", 0.0, 1.0, low_inclusive=False,
+                               high_inclusive=False)
+    g = as_gauge(gauge)
+    if np.isfinite(g.p) and g.p > MAX_FINITE_P:
+        raise ValueError(f"gauge exponent p must lie in [1, {MAX_FINITE_P:g}] or be inf (use "
+                         f"'linf' for larger p), got p = {g.p:g}")
+    Z = y[:, None] * X
+    n, d = Z.shape
+    zmax = float(np.max(np.abs(Z)))
+    if zmax == 0.0:
+        raise ValueError("X is identically zero: the data are not linearly separable")
+    k = power_of_two_scale(Z)
+    Zs = np.ldexp(Z, -k)  # exact: entries of size < 1; β = β_s · 2^{-k}
+    if _separability(Zs) <= 1e-9:
+        raise ValueError(
+            "the data are not linearly separable (no β with y_i⟨x_i, β⟩ > 0 for all i): the "
+            "max-margin problem is infeasible"
+        )
+    t_signed, beta_lp = _signed_separability(Zs, g)
+    if t_signed <= 1e-9:
+        raise ValueError(
+            f"no separating direction with finite gauge {g.label or g}: the gauge forbids "
+            "the signs every separating β needs (sign-restricted separability LP)"
+        )
+
+    attempts = []
+    col_exp = np.array([power_of_two_scale(Zs[:, j]) for j in range(d)])
+    for label, weights in (("plain", np.ones(d)), ("column-equilibrated", np.ldexp(1.0, -col_exp))):
+        beta_s, lam, status, notes = _solve_conic(Zs, g, weights)
+        if beta_s is None or float(np.min(Zs @ beta_s)) <= 0.0:
+            why = "no solution" if beta_s is None else "a non-separating β"
+            notes = [*notes, f"solver failure ({label}): {why} (status {status})"]
+            attempts.append((float("inf"), None, None, status, notes, label))
+        else:
+            viol, gap, _, _ = _certify_scaled(Zs, g, beta_s, lam)
+            score = max(viol, gap) if np.isfinite(max(viol, gap)) else float("inf")
+            attempts.append((score, beta_s, lam, status, notes, label))
+        if attempts[-1][0] <= tolerance or not np.any(col_exp):
+            break
+    best = min(attempts, key=lambda a: a[0])
+    _, beta_s, lam, status, notes, label = best
+    notes = [n for a in attempts for n in a[4]]
+    if len(attempts) > 1:
+        notes.append(f"first solve not accepted; returned the {label} solve")
+    solver_failed = beta_s is None
+    if solver_failed:
+        # the LP found a separating direction with allowed signs: a feasible (not optimal)
+        # point, returned so that the answer is usable but flagged as not certified
+        beta_s = beta_lp / t_signed
+        lam = np.zeros(n)
+        notes.append("no certified conic solution: beta is the sign-restricted LP's separating "
+                     "point (feasible, not optimal)")
+    viol, gap, value_s, lam_feas = _certify_scaled(Zs, g, beta_s, lam)
+    if solver_failed:
+        gap = float("inf")
     cert = Certificate(
         solver="cvxpy-clarabel",
         status=status,
-        primal_residual=violation,
-        optimality_residual=rel_gap,
+        primal_residual=viol,
+        optimality_residual=gap,
         residual_kind="relative duality gap with rescaled multipliers",
         tolerance=tolerance,
-        accepted=bool(accepted),
+        accepted=bool(viol <= tolerance and gap <= tolerance),
         notes=tuple(notes),
     )
-    beta = beta_s / scale
-    value = float(g(beta))
-    margin = float(np.min(Z @ beta)) / value
+    # back to the user's units: β = β_s 2^{-k}, φ(β) = φ(β_s) 2^{-k}, margin = γ_s 2^{k}
+    with np.errstate(over="ignore", under="ignore"):
+        beta = np.ldexp(beta_s, -k)
+        value = float(np.ldexp(value_s, -k))
+        margin = float(np.ldexp(float(np.min(Zs @ beta_s)) / value_s, k))
+        dual = np.ldexp(lam_feas, -k)
+    if not (np.isfinite(value) and value > 0 and np.isfinite(margin) and margin > 0):
+        raise ValueError(
+            f"X is too extreme in scale (max|X| = {zmax:g}): the max-margin value "
+            f"phi(beta) = {value:g} or the margin {margin:g} is not a positive float64; "
+            "rescale X")
     return MaxMarginSolution(
         beta=beta,
-        direction=beta / np.linalg.norm(beta),
+        direction=beta_s / safe_norm(beta_s),
         value=value,
         margin=margin,
         gauge=g,
         certificate=cert,
-        dual=lam_feas / scale,
+        dual=dual,
     )

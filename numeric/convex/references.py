@@ -10,6 +10,7 @@ samples, ``L(β) = ‖Xβ − y‖²/(2n)``.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,6 +145,8 @@ def lasso(X, y, lam, *, tol: float = 1e-9, max_iter: int = 20000) -> ReferenceSo
     """
     X, y = check_regression_data(X, y, require_underdetermined=False)
     tol = check_positive(tol, "tol")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
     n, d = X.shape
     lam_arr = as_finite_array(lam, "lam")
     if lam_arr.ndim == 0:
