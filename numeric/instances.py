@@ -2,7 +2,7 @@
 
 An :class:`Instance` bundles the data ``(X, y)``, the algorithm parameters and the seed that
 produced them. Generators take a seed (or a :class:`numpy.random.Generator`) and nothing else is
-random. Convention (``THEORY.md``): rows of ``X`` are samples, regression loss
+random. Convention (docs/theory/conventions.md §1.1): rows of ``X`` are samples, regression loss
 ``L(β) = ‖Xβ − y‖² / (2n)``.
 """
 
@@ -103,7 +103,8 @@ def gaussian_regression(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian design ``X_ij ~ N(0, 1)`` and generic target ``y ~ N(0, noise² I)``.
 
-    Generic targets make the gradient-flow limit converge fast (``THEORY`` regression §10.2).
+    Generic targets make the gradient-flow limit converge fast
+    (docs/theory/regression.md §10.2).
     """
     if not (1 <= n < d):
         raise ValueError(f"need 1 <= n < d for interpolation, got n = {n}, d = {d}")

@@ -3,7 +3,7 @@
 Pesme, S. and Flammarion, N. (2023), "Saddle-to-Saddle Dynamics in Diagonal Linear Networks",
 NeurIPS 2023, Theorem 2 and Algorithm 1, arXiv:2304.00488.
 
-Convention (``THEORY.md``, ``classification-and-dynamics.md`` §2): regression loss
+Convention (docs/theory/conventions.md §1.1, docs/theory/classification.md §2): regression loss
 ``L(β) = ‖Xβ − y‖² / (2n)``, gradient ``g(β) = Xᵀ(Xβ − y)/n``; network ``β = u ⊙ v`` with
 ``u₀ = √2 α 1``, ``v₀ = 0``. Gradient flow satisfies exactly ``β_t = α² sinh(−2∫₀ᵗ ∇L(β_r) dr)``.
 In the accelerated time ``τ = t / log(1/α)`` the rescaled dual
@@ -17,7 +17,7 @@ this module uses ``u ⊙ v`` throughout.
 The module also holds two references used by the saddle-to-saddle claim:
 
 - :func:`lasso_homotopy`, the Lasso/LARS homotopy (with deletions) for the same loss scaling,
-  whose knots ``λ_k`` equal ``1/t_k`` up to the first deletion (sheet §2.3);
+  whose knots ``λ_k`` equal ``1/t_k`` up to the first deletion (docs/theory/classification.md §2.3);
 - :func:`min_l1_interpolator_cvxpy`, the minimum-ℓ1 interpolator from cvxpy with a certificate,
   which the last saddle must equal when ``d > n``.
 """
@@ -196,7 +196,7 @@ def saddle_to_saddle(
     """Jump times and saddles of the α → 0 limit of DLN gradient flow (Pesme & Flammarion 2023).
 
     Runs Algorithm 1 of Pesme & Flammarion (NeurIPS 2023, arXiv:2304.00488), as restated in
-    ``classification-and-dynamics.md`` §2.2: a dual clock ``s ∈ [−1, 1]^d`` moves as
+    docs/theory/classification.md §2.2: a dual clock ``s ∈ [−1, 1]^d`` moves as
     ``ṡ = −∇L(β_k)``; when a coordinate reaches ±1 (jump time ``t_{k+1}``) the new saddle is the
     least-squares solution on the face ``{β : s ∈ ∂‖β‖₁}`` (coordinates with ``|s_j| < 1`` are
     zero, the others carry the sign of ``s_j``), computed by NNLS. Deactivations (a face
@@ -392,7 +392,8 @@ class LassoPath:
     def refits(self, X, y) -> np.ndarray:
         """Least-squares refits on the active sets of ``(λ_{k+1}, λ_k)``, shape ``(m−1, d)``.
 
-        These "relaxed Lasso" endpoints equal the saddles up to the first deletion (§2.3).
+        These "relaxed Lasso" endpoints equal the saddles up to the first deletion
+        (docs/theory/classification.md §2.3).
         """
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
@@ -408,8 +409,8 @@ def lasso_homotopy(X, y, *, max_knots: int | None = None, tie_tol: float = 1e-9)
 
     Solves ``min_β ‖Xβ − y‖²/(2n) + λ‖β‖₁`` for every ``λ ≥ 0`` by following the piecewise-linear
     path (Efron, Hastie, Johnstone and Tibshirani 2004, "Least Angle Regression", Ann. Statist.
-    32(2), §3.1 Lasso modification). Same scaling as ``sklearn.linear_model.lars_path``.
-    By ``classification-and-dynamics.md`` §2.3, up to the first deletion the knots satisfy
+    32(2), Section 3.1, Lasso modification). Same scaling as ``sklearn.linear_model.lars_path``.
+    By docs/theory/classification.md §2.3, up to the first deletion the knots satisfy
     ``λ_k = 1/t_{k+1}`` with ``t`` the saddle-to-saddle jump times.
 
     Parameters

@@ -1,7 +1,9 @@
 """Tests of numeric.saddles: Algorithm 1 of Pesme & Flammarion (NeurIPS 2023, arXiv:2304.00488).
 
-Independent references: sklearn's ``lars_path(method="lasso")`` (jump times = 1/λ_k up to the first
-deletion, sheet §2.3), cvxpy's minimum-ℓ1 interpolator, and KKT conditions checked directly.
+Independent references: sklearn's ``lars_path(method="lasso")`` (jump times = 1/λ_k up to the
+first deletion, docs/theory/classification.md §2.3), cvxpy's minimum-ℓ1 interpolator and Lasso
+at intermediate λ, the Lasso KKT conditions, and a from-scratch certificate of the saddle path
+(re-integrated dual, face least squares by BVLS).
 """
 
 from __future__ import annotations
@@ -147,8 +149,9 @@ def test_lars_cross_check_up_to_first_deletion(seed):
     np.testing.assert_allclose(ours.lambdas[keep], alphas[alphas > _SKLEARN_FLOOR], rtol=1e-9)
     if alphas[-1] < 1e-12:  # sklearn reached λ = 0: the same number of knots
         assert ours.lambdas.size == alphas.size
-    # §2.3: equal until the first Lasso deletion or the first active sign constraint
-    # (deactivation) of the saddle path; the jump carrying that deactivation is still a knot.
+    # docs/theory/classification.md §2.3: equal until the first Lasso deletion or the first
+    # active sign constraint (deactivation) of the saddle path; the jump carrying that
+    # deactivation is still a knot.
     first_drop = next((i for i, dr in enumerate(path.dropped) if dr), path.n_jumps)
     k = min(m, first_drop + 1, path.n_jumps)
     assert k >= 1
@@ -298,7 +301,7 @@ def test_lasso_ties_raise_general_position_error():
 
 
 def test_lasso_and_saddles_differ_after_a_deletion():
-    # seed 16 of the sheet's generator: Lasso drops a variable, the saddles do not follow it
+    # seed 16 of this file's generator: Lasso drops a variable, the saddles do not follow it
     for seed in range(40):
         X, y = _data(seed)
         ours = lasso_homotopy(X, y)
