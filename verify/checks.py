@@ -188,8 +188,23 @@ def gather_certificates(solutions: Iterable[Any]) -> dict[str, Any]:
 
 
 def flow_failure(results: Iterable[Any]) -> Simulation | None:
-    """A ``diverged`` :class:`Simulation` for the first run that diverged, else ``None``."""
-    for res in results:
-        if res.diverged:
-            return Simulation({}, diverged=True, info={"reason": res.message})
+    """The status of a group of simulator runs, decided from their own diagnostics.
+
+    A ``diverged`` :class:`Simulation` for the first run that blew up; else an
+    ``inconclusive`` one for the first run that did not reach its stopping criterion within
+    its budget (solver units); else ``None``. Accepts single-run records (``diverged`` and
+    ``converged`` bools, ``message`` a str) and batched ones (arrays, one message per run).
+    """
+    results = list(results)
+    for flag, status in (("diverged", "diverged"), ("converged", "inconclusive")):
+        for res in results:
+            values = np.atleast_1d(getattr(res, flag))
+            bad = values if flag == "diverged" else ~values.astype(bool)
+            if bad.any():
+                messages = np.atleast_1d(np.asarray(res.message, dtype=object))
+                reason = "; ".join(str(m) for m, b in zip(np.resize(messages, bad.shape), bad,
+                                                          strict=True) if b)
+                return Simulation({}, diverged=status == "diverged",
+                                  inconclusive=status == "inconclusive",
+                                  info={"reason": reason or f"a run is {status}"})
     return None

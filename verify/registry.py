@@ -37,7 +37,7 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
-from dln_verify.verify.claim import Claim
+from dln_verify.verify.claim import Claim, Option, Tolerance
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -81,6 +81,14 @@ def register(cls: type[Claim], *, source: str = "python") -> type[Claim]:
     claim_id = getattr(cls, "id", None)
     if not isinstance(claim_id, str) or not claim_id:
         raise TypeError(f"{cls.__name__} has no 'id'")
+    for name, option in dict(getattr(cls, "options", {})).items():
+        if not isinstance(option, Option) or option.name != name:
+            raise TypeError(f"claim {claim_id}: options must map each name to "
+                            f"Option({name!r}, help, type), got {option!r}")
+    for tol in getattr(cls, "tolerances", ()):
+        if not isinstance(tol, Tolerance):
+            raise TypeError(f"claim {claim_id}: tolerances must be Tolerance records, "
+                            f"got {tol!r}")
     known = _CLASSES.get(claim_id)
     if known is not None and known is not cls:
         same = (known.__module__, known.__qualname__) == (cls.__module__, cls.__qualname__)

@@ -109,7 +109,7 @@ def test_sparsity_residual_bound():
     """The residual bound is 1e-4 (tolerance_note: ≈ 15× the worst measured 6.4e-6)."""
     inst = SPARSITY.build_instance(seed=0)
     ok = SPARSITY.compare(inst, *_sparsity_parts(6.4e-6))
-    assert ok.passed and ok.tolerance["max_residual"] == 1e-4
+    assert ok.passed and SPARSITY.tol("max_residual").value == 1e-4
     bad = SPARSITY.compare(inst, *_sparsity_parts(5e-4))
     assert not bad.passed and bad.metric == "max_residual"
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 
 from dln_verify.verify import registry
 from dln_verify.verify.claim import Prediction
-from dln_verify.verify.claims.pesme_flammarion2023 import saddle_instance
+from dln_verify.verify.claims.saddle_to_saddle import saddle_instance
 
 CLAIM = registry.get("saddle-to-saddle")
 

@@ -15,10 +15,12 @@ from dln_verify.verify.claim import (
     Comparison,
     FigureSpec,
     NegativeControl,
+    Option,
     Prediction,
     Reference,
     Series,
     Simulation,
+    Tolerance,
 )
 
 
@@ -28,8 +30,10 @@ class DummyClaim(Claim):
     reference = Reference("A. Author and B. Author", 2020, "A toy", "Toy Conf.", "Thm 1", "0000.0")
     statement = "The sample mean of $N$ draws is within $5/\\sqrt{N}$ of the mean."
     kind = "tight"
+    tolerances = (Tolerance("abs_error_in_standard_errors", "<=", 5.0,
+                            "a Gaussian mean is within 5 standard errors except w.p. 6e-7"),)
     tolerance_note = "5 standard errors."
-    options = {"potential": "unused, accepted to test option routing"}
+    options = {"potential": Option("potential", "unused, accepted to test option routing")}
     mode = "ok"
 
     def default_instance(self, seed=0, profile="quick", potential=None):
@@ -51,9 +55,11 @@ class DummyClaim(Claim):
 
     def compare(self, instance, prediction, simulation):
         err = abs(prediction.values["mean"] - simulation.values["mean"])
-        tol = 5 / np.sqrt(simulation.values["N"])
-        return Comparison(err <= tol, "abs_error", {"abs_error": err}, {"abs_error": tol},
-                          f"|error| = {err:.3g} vs {tol:.3g}")
+        in_se = err * np.sqrt(simulation.values["N"])
+        tol = self.tol("abs_error_in_standard_errors")
+        return Comparison(tol.holds(in_se), "abs_error_in_standard_errors",
+                          {"abs_error": err, "abs_error_in_standard_errors": in_se},
+                          message=f"|error| = {in_se:.3g} standard errors ({tol.display})")
 
     def negative_controls(self, instance, prediction, simulation):
         if self.mode == "no-controls":

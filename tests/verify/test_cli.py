@@ -28,6 +28,7 @@ def run(argv, capsys):
 @pytest.fixture
 def toy_registry(monkeypatch):
     monkeypatch.setattr(registry, "_CLASSES", {"dummy-mean": DummyClaim})
+    monkeypatch.setattr(registry, "_SOURCES", {"dummy-mean": "test"})
     monkeypatch.setattr(registry, "_LOADED", True)
 
 

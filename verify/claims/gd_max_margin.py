@@ -22,7 +22,7 @@ from dln_verify.numeric.convex.max_margin import as_gauge, max_margin
 from dln_verify.numeric.instances import Instance, separable_classification
 from dln_verify.numeric.mirror import angle, builtin_potential, mirror_descent, mirror_flow
 from dln_verify.verify.bibliography import SOUDRY2018
-from dln_verify.verify.checks import angle_figure, compare_directions
+from dln_verify.verify.checks import angle_figure, compare_directions, flow_failure
 from dln_verify.verify.claim import (
     Claim,
     Comparison,
@@ -115,8 +115,9 @@ class GDMaxMargin(Claim):
         grid = np.asarray(instance.params["log_t"], float)
         losses = list(instance.params["losses"])
         res = mirror_flow(instance.X, instance.y, pot, grid, loss=losses)
-        if res.diverged.any():
-            return Simulation({}, diverged=True, info={"reason": "; ".join(res.messages)})
+        failure = flow_failure([res])
+        if failure is not None:
+            return failure
         runs = {f"quadratic[{lo}]": {"beta": res.beta[b], "log_t": grid, "loss": lo}
                 for b, lo in enumerate(losses)}
         etas = np.asarray(instance.params["gd_steps"], float)
@@ -126,10 +127,12 @@ class GDMaxMargin(Claim):
         if gd.diverged.any():
             return Simulation({}, diverged=True, info={"reason": "GD diverged (step too large)"})
         flows = [mirror_flow(instance.X, instance.y, pot, np.log(eta * rec)) for eta in etas]
+        failure = flow_failure(flows)
+        if failure is not None:
+            return failure
         gd_vals = {"steps": rec, "etas": etas, "beta": gd.beta,
                    "flow_beta": np.stack([f.beta[0] for f in flows])}
-        return Simulation({"runs": runs, "gd": gd_vals},
-                          info={"flow_seconds": round(res.elapsed_s, 3)})
+        return Simulation({"runs": runs, "gd": gd_vals}, info={"nfev": int(res.nfev.sum())})
 
     def compare(self, instance, prediction, simulation) -> Comparison:
         base = compare_directions(instance, prediction, simulation, set(),

@@ -116,7 +116,7 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
         failure = flow_failure(runs)
         if failure:
             return failure
-        return Simulation({"beta": [r.beta_final for r in runs]},
+        return Simulation({"beta": [r.final_beta for r in runs]},
                           info={"residuals": [r.residual for r in runs]})
 
     def compare(self, instance, prediction, simulation):

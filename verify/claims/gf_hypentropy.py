@@ -160,9 +160,9 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         if failure:
             return failure
         return Simulation(
-            {"balanced": [r.beta_final for r in runs[:-1]], "unbalanced": runs[-1].beta_final},
+            {"balanced": [r.final_beta for r in runs[:-1]], "unbalanced": runs[-1].final_beta},
             info={"residuals": [r.residual for r in runs], "converged": [r.converged for r in runs],
-                  "trajectory_t": runs[0].t, "trajectory_beta": runs[0].beta},
+                  "trajectory_t": runs[0].times, "trajectory_beta": runs[0].beta},
         )
 
     def compare(self, instance, prediction, simulation):

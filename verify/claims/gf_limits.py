@@ -120,7 +120,7 @@ $\|\beta_\alpha\|_1/\|\beta_{\ell_1}\|_1 - 1$ decreases to 0.
         if failure:
             return failure
         return Simulation(
-            {"kernel": [r.beta_final for r in kernel], "rich": [r.beta_final for r in rich]},
+            {"kernel": [r.final_beta for r in kernel], "rich": [r.final_beta for r in rich]},
             info={"residuals": [r.residual for r in [*kernel, *rich]]},
         )
 

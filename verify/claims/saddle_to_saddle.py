@@ -23,7 +23,7 @@ from dln_verify.numeric.instances import Instance, as_generator
 from dln_verify.numeric.saddle_flow import integrate_dual_flow, measure_jump_times, plateau_errors
 from dln_verify.numeric.saddles import lasso_homotopy, min_l1_interpolator_cvxpy, saddle_to_saddle
 from dln_verify.verify.bibliography import PESME_FLAMMARION2023
-from dln_verify.verify.checks import verdict
+from dln_verify.verify.checks import flow_failure, verdict
 from dln_verify.verify.claim import (
     Claim,
     Comparison,
@@ -203,14 +203,16 @@ class SaddleToSaddle(Claim):
         flows = []
         for alpha in alphas:
             flow = integrate_dual_flow(instance.X, instance.y, alpha, horizon)
-            if flow.diverged:
-                return Simulation(values={}, diverged=True,
-                                  info={"reason": f"dual flow failed at α={alpha:g}: "
-                                                  f"{flow.message}"})
+            failure = flow_failure([flow])
+            if failure is not None:
+                return Simulation({}, diverged=failure.diverged,
+                                  inconclusive=failure.inconclusive,
+                                  info={"reason": f"dual flow at α={alpha:g}: "
+                                                  f"{failure.info['reason']}"})
             flows.append(flow)
         return Simulation(
             values={"flows": flows, "alphas": np.asarray(alphas), "horizon": horizon},
-            info={"elapsed_s": [f.elapsed_s for f in flows], "nfev": [f.nfev for f in flows]},
+            info={"nfev": [f.nfev for f in flows]},
         )
 
     def compare(self, instance: Instance, prediction: Prediction,
@@ -363,7 +365,7 @@ class SaddleToSaddle(Claim):
         out = [f"{path.n_jumps} jumps; deactivations at jumps "
                f"{[k + 1 for k, d in enumerate(path.dropped) if d]}; sign crossings at "
                f"{[k + 1 for k, c in enumerate(path.crossings) if c]}."]
-        if "elapsed_s" in simulation.info:
-            out.append("dual-flow wall time per α (s): "
-                       + ", ".join(f"{t:.2f}" for t in simulation.info["elapsed_s"]))
+        if "nfev" in simulation.info:
+            out.append("dual-flow right-hand-side evaluations per α: "
+                       + ", ".join(str(n) for n in simulation.info["nfev"]))
         return out
