@@ -5,7 +5,9 @@
   target, the diffrax way;
 - :func:`direction_order_metrics`, :func:`compare_directions`, :func:`angle_figure` — angle and
   margin comparisons of a classifier's direction with a predicted max-margin direction;
-- :func:`gather_certificates`, :func:`flow_failure` — records of several solves or runs.
+- :func:`gather_certificates`, :func:`flow_failure` — records of several solves or runs;
+- :func:`symbolic_optimality` — a predicted minimiser certified with the SymPy-derived gradient
+  of the potential (the SymPy derivation is part of the evidence, not decoration).
 """
 
 from __future__ import annotations
@@ -36,7 +38,16 @@ __all__ = [
     "angle_figure",
     "gather_certificates",
     "flow_failure",
+    "symbolic_optimality",
+    "SYMBOLIC_OPTIMALITY",
 ]
+
+#: the tolerance on :func:`symbolic_optimality`'s ratio, shared by the claims that use it
+SYMBOLIC_OPTIMALITY = Tolerance(
+    "symbolic_optimality_ratio", "<=", 1.0,
+    "the null-space part of ∇ψ(β) − ∇ψ(β̃₀), with ∇ψ lambdified from the SymPy derivation, "
+    "over 10× its float64 error bound computed for each solve "
+    "(numeric.convex.symbolic_certificate)")
 
 
 def verdict(checks: Mapping[str, tuple[bool, str]], default_metric: str) -> tuple[bool, str, list]:
@@ -208,3 +219,28 @@ def flow_failure(results: Iterable[Any]) -> Simulation | None:
                                   inconclusive=status == "inconclusive",
                                   info={"reason": reason or f"a run is {status}"})
     return None
+
+
+def symbolic_optimality(X, y, betas: Sequence[Any], alphas: Sequence[Any], *, depth: int = 2,
+                        references: Sequence[Any] | None = None) -> dict[str, float]:
+    """Certify predicted minimisers with the SymPy-derived gradient of the potential.
+
+    For each ``β`` (with its scale ``α`` and reference ``β̃₀``), the optimality condition of
+    ``argmin_{Xβ=y} D_ψ(β, β̃₀)`` is ``∇ψ(β) − ∇ψ(β̃₀) ∈ range(Xᵀ)``, checked with the gradient
+    that :mod:`dln_verify.symbolic.potentials` derives (never with the fast solver's own
+    formulas). Returns the worst ``residual / tolerance`` ratio and the worst residual; a
+    non-finite ``β`` (a prediction that does not apply) is skipped.
+    """
+    from dln_verify.numeric.convex.symbolic_certificate import symbolic_optimality_residual
+
+    refs = [None] * len(betas) if references is None else list(references)
+    ratio = residual = 0.0
+    for beta, alpha, ref in zip(betas, alphas, refs, strict=True):
+        beta = np.asarray(beta, dtype=float)
+        if not np.all(np.isfinite(beta)):
+            continue
+        rec = symbolic_optimality_residual(X, y, beta, alpha, depth=depth, reference=ref)
+        r = float(rec.optimality_residual)
+        ratio = max(ratio, r / rec.optimality_tolerance if np.isfinite(r) else float("inf"))
+        residual = max(residual, r if np.isfinite(r) else float("inf"))
+    return {"symbolic_optimality_ratio": ratio, "symbolic_optimality_residual": residual}

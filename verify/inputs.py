@@ -6,12 +6,14 @@ A claim that takes the user's data declares :data:`DATA_OPTIONS` and builds its 
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
-from dln_verify.numeric.instances import gaussian_regression, load_npz
-from dln_verify.numeric.validation import check_alpha, check_in_range, check_regression_data
+from dln_verify.numeric.instances import gaussian_regression, load_data
+from dln_verify.numeric.validation import check_alpha, check_in_range, looks_like_labels
 from dln_verify.verify.claim import Option
 
 __all__ = ["DATA_OPTIONS", "DATA_OPTION", "ALPHA_OPTION", "regression_data", "alphas_option"]
@@ -26,7 +28,10 @@ DATA_OPTIONS = {"data": DATA_OPTION, "alpha": ALPHA_OPTION}
 def regression_data(seed: int, n: int, d: int, data=None) -> tuple[np.ndarray, np.ndarray, str]:
     """User data from ``data`` (validated: finite, matching shapes, n < d) or a Gaussian draw.
 
-    Returns ``(X, y, description)``.
+    ``data`` is a path to an ``.npz`` with arrays ``X`` and ``y``, a pair ``(X, y)`` of arrays
+    or a mapping with keys ``X`` and ``y``. A target taking only the values ±1 is checked as
+    given, with a warning (it looks like classification labels). Returns
+    ``(X, y, description)``.
 
     Examples
     --------
@@ -36,8 +41,12 @@ def regression_data(seed: int, n: int, d: int, data=None) -> tuple[np.ndarray, n
     """
     if data is None:
         return (*gaussian_regression(n, d, seed), "gaussian X, generic y ~ N(0, I)")
-    X, y = check_regression_data(*load_npz(data))
-    return X, y, f"user data {data}"
+    X, y = load_data(data, kind="regression", name="--data")
+    if looks_like_labels(y):
+        warnings.warn(f"--data: y only takes the values ±1 (labels?); it is checked as a "
+                      f"regression target ({len(y)} samples)", UserWarning, stacklevel=2)
+    where = data if isinstance(data, str | os.PathLike) else "arrays"
+    return X, y, f"user data {where}"
 
 
 def alphas_option(alpha: float | None, default: Sequence[float], low: float, high: float,

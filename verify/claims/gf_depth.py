@@ -13,7 +13,13 @@ from dln_verify.numeric.convex import implicit_bias_solution
 from dln_verify.numeric.flow import gradient_flow_depth
 from dln_verify.numeric.instances import Instance, gaussian_regression
 from dln_verify.verify.bibliography import WOODWORTH2020
-from dln_verify.verify.checks import flow_failure, gather_certificates
+from dln_verify.verify.checks import (
+    SYMBOLIC_OPTIMALITY,
+    flow_failure,
+    gather_certificates,
+    symbolic_optimality,
+    verdict,
+)
 from dln_verify.verify.claim import (
     Claim,
     Comparison,
@@ -62,6 +68,7 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
         Tolerance("max_flow_residual", "<=", 1e-9,
                   "the flow must have reached the interpolating set (10x the integrator's "
                   "stopping residual 1e-10)"),
+        SYMBOLIC_OPTIMALITY,
     )
     tolerance_note = (
         "Both sides are accurate to ~1e-10, so the tolerance is set by the integrator, not by "
@@ -126,9 +133,16 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
         metrics = {"max_relative_error": max(errs), "max_flow_residual": residual}
         metrics.update({f"relative_error_alpha={a:g}": e
                         for a, e in zip(instance.params["alpha"], errs, strict=True)})
-        passed = (self.tol("max_relative_error").holds(max(errs))
-                  and self.tol("max_flow_residual").holds(residual))
-        return Comparison(passed, "max_relative_error", metrics,
+        depth = int(instance.params["depth"])
+        metrics.update(symbolic_optimality(instance.X, instance.y, prediction.values["beta"],
+                                           instance.params["alpha"], depth=depth))
+        passed, metric, _ = verdict(
+            {"limit": (self.tol("max_relative_error").holds(max(errs)), "max_relative_error"),
+             "converged": (self.tol("max_flow_residual").holds(residual), "max_flow_residual"),
+             "symbolic": (self.tol("symbolic_optimality_ratio").holds(
+                 metrics["symbolic_optimality_ratio"]), "symbolic_optimality_ratio")},
+            "max_relative_error")
+        return Comparison(passed, metric, metrics,
                           message=f"max relative error {max(errs):.2e} (tolerance "
                           f"{self.tol('max_relative_error').display}), flow residual "
                           f"{residual:.1e}")

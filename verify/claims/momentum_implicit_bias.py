@@ -17,7 +17,7 @@ from dln_verify.numeric.convex import implicit_bias_solution
 from dln_verify.numeric.instances import Instance, gaussian_regression
 from dln_verify.numeric.momentum import momentum_gradient_flow
 from dln_verify.verify.bibliography import papazov2024
-from dln_verify.verify.checks import verdict
+from dln_verify.verify.checks import SYMBOLIC_OPTIMALITY, symbolic_optimality, verdict
 from dln_verify.verify.claim import (
     Claim,
     Comparison,
@@ -82,6 +82,7 @@ class MomentumImplicitBias(Claim):
         Tolerance("max_residual", "<=", 1e-10,
                   "the MGF integrated to T = 1500 must have reached the interpolating set "
                   "(‖Xβ−y‖/‖y‖), else its end point is not the limit"),
+        SYMBOLIC_OPTIMALITY,
     )
     tolerance_note = (
         "All three criteria are accuracy bounds of the integration (the theorem is an exact "
@@ -180,10 +181,15 @@ class MomentumImplicitBias(Claim):
         err = float(np.max(errs))
         res = float(np.max(sv["residual"]))
         cert_ok = bool(prediction.certificate.get("accepted", True))
+        symbolic = symbolic_optimality(instance.X, instance.y, pv["beta"],
+                                       list(np.sqrt(np.asarray(pv["alpha_inf_sq"], float))),
+                                       references=list(pv["reference"]))
         passed, metric, _ = verdict(
             {"limit": (self.tol("max_relative_error").holds(err), "max_relative_error"),
              "scale": (self.tol("scale_error").holds(scale_err), "scale_error"),
-             "residual": (self.tol("max_residual").holds(res), "max_residual")},
+             "residual": (self.tol("max_residual").holds(res), "max_residual"),
+             "symbolic": (self.tol("symbolic_optimality_ratio").holds(
+                 symbolic["symbolic_optimality_ratio"]), "symbolic_optimality_ratio")},
             "max_relative_error")
         passed = passed and cert_ok
         tol = self.tol("max_relative_error").value
@@ -191,7 +197,7 @@ class MomentumImplicitBias(Claim):
             passed=bool(passed), metric=metric,
             metrics={"max_relative_error": err, "scale_error": scale_err,
                      "max_residual": res, "max_speed": float(np.max(sv["speed"])),
-                     "min_u_pm_v_ratio": float(np.min(sv["min_ratio"])),
+                     "min_u_pm_v_ratio": float(np.min(sv["min_ratio"])), **symbolic,
                      **{f"relative_error_lambda_{lam:g}": e
                         for lam, e in zip(pv["lams"], errs, strict=True)}},
             message=(f"max_λ ‖β_MGF(∞) − β_pred‖/‖β_MGF(∞)‖ = {err:.2e} (≤ {tol:g}), scale "
