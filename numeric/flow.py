@@ -1,7 +1,7 @@
 """Gradient-flow integrators for diagonal linear networks (regression).
 
-Convention (``THEORY.md``, ``regression.md`` §0): ``L(β) = ‖Xβ − y‖²/(2n)``,
-``g(β) = ∇L(β) = Xᵀ(Xβ − y)/n``.
+Convention (``docs/theory/conventions.md``, ``docs/theory/regression.md`` §0):
+``L(β) = ‖Xβ − y‖²/(2n)``, ``g(β) = ∇L(β) = Xᵀ(Xβ − y)/n``.
 
 - :func:`gradient_flow_uv` integrates the raw flow ``u̇ = −v ⊙ g``, ``v̇ = −u ⊙ g`` of
   ``β = u ⊙ v`` (DOP853). It does not use the mirror identity: it is the independent simulation
@@ -10,8 +10,9 @@ Convention (``THEORY.md``, ``regression.md`` §0): ``L(β) = ‖Xβ − y‖²/(
   COLT 2020, arXiv:2002.09277).
 - :func:`gradient_flow_dual` integrates the equivalent n-dimensional flow
   ``Ġ = (Xβ − y)/n``, ``β = a ⊙ sinh(c − 2XᵀG)`` (``a = α²``, ``c = asinh(β̃₀/α²)``), which is
-  exactly gradient flow on the network from ``u₀ = √2α``, ``v₀ = 0`` (``regression.md`` §0.1,
-  §1.1) — stiff, so LSODA/Radau with the analytic Jacobian, all exponentials from ``log a``.
+  exactly gradient flow on the network from ``u₀ = √2α``, ``v₀ = 0``
+  (``docs/theory/regression.md`` §0.1, docs/theory/regression.md §1.1) — stiff, so LSODA/Radau with
+  the analytic Jacobian, all exponentials from ``log a``.
 
 Each returns a :class:`FlowResult`; divergence (non-finite state) and non-convergence by
 ``t_max`` are reported in ``diverged`` / ``converged`` / ``message``, never as NaN results.
@@ -235,8 +236,8 @@ def gradient_flow_uv(
 
     Convention: ``β = u ⊙ v``, ``L = ‖Xβ − y‖²/(2n)``, ``g = Xᵀ(Xβ − y)/n``; from
     ``u₀ = √2α``, ``v₀ = 0`` the limit is ``argmin_{Xβ=y} ψ_α`` (Woodworth et al., COLT 2020,
-    Thm. 1, arXiv:2002.09277; ``regression.md`` §1.1), and from ``u₀ = a_u``, ``v₀ = a_v`` it is
-    the Bregman projection of
+    Thm. 1, arXiv:2002.09277; ``docs/theory/regression.md`` §1.1), and from ``u₀ = a_u``,
+    ``v₀ = a_v`` it is the Bregman projection of
     :func:`dln_verify.numeric.parametrisations.unbalanced_prediction_params`.
     Integrated with DOP853; the integration stops when ``‖Xβ−y‖/‖y‖ ≤ tol`` (relative to ‖y‖).
 
@@ -249,7 +250,7 @@ def gradient_flow_uv(
         Horizon; if the residual tolerance is not reached, ``converged`` is False.
     rtol, atol : float
         DOP853 tolerances; ``atol`` must be ≥ 1e-20 (smaller values break the initial-step
-        heuristic when ``v₀ = 0``; ``regression.md`` §10.1).
+        heuristic when ``v₀ = 0``; ``docs/theory/regression.md`` §10.1).
     n_samples : int
         Maximum number of stored samples of the path.
     tol : float
@@ -266,7 +267,7 @@ def gradient_flow_uv(
     X, y, t_max, rtol, atol, n_samples, tol = _check_common(X, y, t_max, rtol, atol, n_samples, tol)
     max_steps = _check_max_steps(max_steps)
     if atol < 1e-20:
-        raise ValueError(f"atol must be >= 1e-20 (regression.md §10.1), got {atol!r}")
+        raise ValueError(f"atol must be >= 1e-20 (docs/theory/regression.md §10.1), got {atol!r}")
     n, d = X.shape
     u0 = as_finite_array(u0, "u0", ndim=1)
     v0 = as_finite_array(v0, "v0", ndim=1)
@@ -316,8 +317,8 @@ def gradient_flow_depth(
 
     ``ẇ₊ = −D w₊^{D−1} ⊙ g``, ``ẇ₋ = +D w₋^{D−1} ⊙ g`` with ``g = Xᵀ(Xβ − y)/n``. The limit is
     ``argmin_{Xβ=y} α^D Σ q_D(β_i/α^D)`` (Woodworth et al., COLT 2020, Thm. 3,
-    arXiv:2002.09277; ``regression.md`` §1.2); at ``D = 2`` this is Woodworth's ``Q_α``, i.e.
-    ``ψ_{√2 α}`` of the ``u ⊙ v`` convention. DOP853, stopped at residual ≤ ``tol``.
+    arXiv:2002.09277; ``docs/theory/regression.md`` §1.2); at ``D = 2`` this is Woodworth's ``Q_α``,
+    i.e. ``ψ_{√2 α}`` of the ``u ⊙ v`` convention. DOP853, stopped at residual ≤ ``tol``.
 
     Parameters
     ----------
@@ -332,7 +333,7 @@ def gradient_flow_depth(
     X, y, t_max, rtol, atol, n_samples, tol = _check_common(X, y, t_max, rtol, atol, n_samples, tol)
     max_steps = _check_max_steps(max_steps)
     if atol < 1e-20:
-        raise ValueError(f"atol must be >= 1e-20 (regression.md §10.1), got {atol!r}")
+        raise ValueError(f"atol must be >= 1e-20 (docs/theory/regression.md §10.1), got {atol!r}")
     n, d = X.shape
     alpha = check_alpha(alpha, d)
     if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 2:
@@ -384,8 +385,8 @@ def gradient_flow_dual(
     ``β̃₀ = reference``, see
     :func:`dln_verify.numeric.parametrisations.effective_scale_and_reference`),
     gradient flow satisfies exactly ``β(t) = a ⊙ sinh(c − 2XᵀG(t))`` with ``a = α²``,
-    ``c = asinh(β̃₀/α²)`` and ``Ġ = (Xβ − y)/n``, ``G(0) = 0`` (``regression.md`` §0.1; Woodworth
-    et al., COLT 2020, arXiv:2002.09277). The Jacobian
+    ``c = asinh(β̃₀/α²)`` and ``Ġ = (Xβ − y)/n``, ``G(0) = 0`` (``docs/theory/regression.md`` §0.1;
+    Woodworth et al., COLT 2020, arXiv:2002.09277). The Jacobian
     ``∂Ġ/∂G = −(2/n) X diag(a cosh(c − 2XᵀG)) Xᵀ`` is supplied; all exponentials use ``log a``
     (:mod:`dln_verify.numeric.hyperbolic`), so α down to 1e-30 is fine.
 

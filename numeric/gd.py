@@ -1,12 +1,13 @@
 """Batched (stochastic) gradient descent on ``β = u ⊙ v`` with Even et al.'s accumulators.
 
-Convention (``THEORY.md``, ``regression.md`` §3.1): ``L(β) = ‖Xβ − y‖²/(2n)``,
-``u_{k+1} = u_k − γ v_k ⊙ g_k``, ``v_{k+1} = v_k − γ u_k ⊙ g_k`` with ``g_k = ∇L(β_k)`` (GD) or
-``g_k = X_Bᵀ(X_B β_k − y_B)/b`` (SGD, batch ``B_k`` of size ``b`` drawn without replacement).
+Convention (``docs/theory/conventions.md``, ``docs/theory/regression.md`` §3.1):
+``L(β) = ‖Xβ − y‖²/(2n)``, ``u_{k+1} = u_k − γ v_k ⊙ g_k``, ``v_{k+1} = v_k − γ u_k ⊙ g_k`` with
+``g_k = ∇L(β_k)`` (GD) or ``g_k = X_Bᵀ(X_B β_k − y_B)/b`` (SGD, batch ``B_k`` of size ``b`` drawn
+without replacement).
 
 Even, Pesme, Gunasekar & Flammarion, "(S)GD over diagonal linear networks: implicit
 regularisation, large stepsizes and edge of stability", NeurIPS 2023 (arXiv:2302.08982),
-Theorem 1 (``regression.md`` §3.2): with ``q(x) = −½ ln((1 − x²)²)`` and
+Theorem 1 (``docs/theory/regression.md`` §3.2): with ``q(x) = −½ ln((1 − x²)²)`` and
 ``q±(x) = ∓2x − ln((1 ∓ x)²)``,
 
 - ``u_k² − v_k² = (u₀² − v₀²) Π_j (1 − γ² g_j²)`` (exact);
@@ -218,7 +219,7 @@ def gradient_descent(
 
     Convention: ``L = ‖Xβ − y‖²/(2n)``, ``u ← u − γ v ⊙ g``, ``v ← v − γ u ⊙ g`` (simultaneous);
     the accumulators give the exact implicit-regularisation identity of Even, Pesme, Gunasekar &
-    Flammarion, NeurIPS 2023, Theorem 1 (arXiv:2302.08982; ``regression.md`` §3.2).
+    Flammarion, NeurIPS 2023, Theorem 1 (arXiv:2302.08982; ``docs/theory/regression.md`` §3.2).
 
     Parameters
     ----------

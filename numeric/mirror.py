@@ -6,21 +6,22 @@ NeurIPS 2024, arXiv:2406.12763; Soudry et al. JMLR 2018 for ``ϕ = x²/2``)::
     d/dt ∇φ(β_t) = −∇L(β_t),   L(β) = Σ_i ℓ(y_i⟨x_i, β⟩),   ℓ(u) = e^{−u} or log(1 + e^{−u}),
 
 with dual variable ``θ = ∇φ(β)`` (``β = (ϕ')^{-1}(θ)`` coordinatewise). Mirror descent is its
-Euler discretisation ``θ_{k+1} = θ_k − η ∇L(β_k)``. Convention of the theory sheet
-(``classification-and-dynamics.md`` §1): loss summed (not averaged) over samples; ``Z = diag(y)X``,
+Euler discretisation ``θ_{k+1} = θ_k − η ∇L(β_k)``. Convention of the theory pages
+(``docs/theory/classification.md`` §1): loss summed (not averaged) over samples; ``Z = diag(y)X``,
 margins ``m = Zβ``; the flow starts at ``θ_0 = 0`` (``β_0 = argmin ϕ``) unless told otherwise.
 
-**Time change** (sheet §1.6). Reaching ``log t`` in the hundreds or thousands is hopeless in flow
-time. Any positive scalar ``c`` gives the same curve for ``dθ/dσ = −c ∇L(β)``; we take
-``c = t``, i.e. integrate in ``σ = log t`` itself::
+**Time change** (docs/theory/classification.md §1.6). Reaching ``log t`` in the hundreds or
+thousands is hopeless in flow time. Any positive scalar ``c`` gives the same curve for
+``dθ/dσ = −c ∇L(β)``; we take ``c = t``, i.e. integrate in ``σ = log t`` itself::
 
     dθ/dσ = −e^{σ} ∇L(β(θ)) = Zᵀ exp(σ − m)               (exponential loss)
                             = Zᵀ exp(σ − softplus(m))     (logistic loss)
 
 so the independent variable *is* ``log t`` (no extra state), the exponent ``σ − m`` stays O(1)
 along the flow, and the Jacobian ``−Zᵀ diag(w) Z diag(dβ/dθ)`` is O(1) for every potential
-(because ``t L(β_t) ~ ϕ''(β_t)``). The sheet's choices ``c = max(1, ‖θ‖_∞)`` etc. are other
-members of the same family. Integrated with Radau (implicit, analytic Jacobian).
+(because ``t L(β_t) ~ ϕ''(β_t)``). The choices of docs/theory/classification.md §1.6
+``c = max(1, ‖θ‖_∞)`` etc. are other members of the same family. Integrated with Radau (implicit,
+analytic Jacobian).
 """
 
 from __future__ import annotations
@@ -185,8 +186,9 @@ def potential_from_sympy(
 
 
 def builtin_potential(name: str, alpha: float = 0.1) -> NumericPotential:
-    """Closed-form mirror maps of the sheet's potentials (``quadratic``, ``cubic``, ``cosh``,
-    ``hypentropy``); other names go through :func:`potential_from_sympy`.
+    """Closed-form mirror maps of the potentials of docs/theory/classification.md §1.2
+    (``quadratic``, ``cubic``, ``cosh``, ``hypentropy``); other names go through
+    :func:`potential_from_sympy`.
 
     ``hypentropy`` is ``x asinh(x/α²) − √(x²+α⁴) + α²``: ``θ = asinh(β/α²)``, ``β = α² sinh θ``
     (overflow-safe through :mod:`dln_verify.numeric.hyperbolic`).

@@ -1,8 +1,9 @@
 """Heavy-ball momentum (MGD) and the momentum gradient flow (MGF) on a diagonal linear network.
 
-Convention (``THEORY.md``, regression §0 and §5): ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``,
-loss ``L(β) = ‖Xβ − y‖² / (2n)``, ``g = ∇L(β) = Xᵀ(Xβ − y)/n``, ``F(u, v) = L(u ⊙ v)``.
-The momentum parameter is called ``momentum`` (``β_m``) to keep ``β`` for the regression vector.
+Convention (``docs/theory/conventions.md``, docs/theory/regression.md §0 and §5): ``β = u ⊙ v``,
+``u₀ = √2 α``, ``v₀ = 0``, loss ``L(β) = ‖Xβ − y‖² / (2n)``, ``g = ∇L(β) = Xᵀ(Xβ − y)/n``,
+``F(u, v) = L(u ⊙ v)``. The momentum parameter is called ``momentum`` (``β_m``) to keep ``β`` for
+the regression vector.
 
 - :func:`heavy_ball` — batched heavy-ball MGD
   ``w_{k+1} = w_k − γ∇F(w_k) + β_m (w_k − w_{k−1})``, ``w_{−1} = w_0``, over a grid of
@@ -16,7 +17,7 @@ The momentum parameter is called ``momentum`` (``β_m``) to keep ``β`` for the 
 Reference: K. Papazov, S. Pesme, N. Flammarion, "Leveraging continuous time to understand
 momentum when training diagonal linear networks", AISTATS 2024, arXiv:2403.05293. The exact
 implicit-regularisation formula with ``α±`` and the reference point ``β̃₀`` is derived (and
-checked numerically) in ``theory/regression.md`` §5.3.
+checked numerically) in ``docs/theory/regression.md`` §5.3.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def _momentum(value) -> np.ndarray:
 
 
 def invariant_lambda(stepsize, momentum):
-    """The intrinsic constant ``λ = γ / (1 − β_m)²`` of Papazov et al. (2024), §3.
+    """The intrinsic constant ``λ = γ / (1 − β_m)²`` of Papazov et al. (2024), Sec. 3
+    (docs/theory/regression.md §5.1).
 
     ``stepsize > 0`` and ``momentum ∈ [0, 1)`` (scalars or arrays; ValueError otherwise).
     """
@@ -445,7 +447,7 @@ def momentum_gradient_flow(
 
     together with ``I_s = ∫(ṡ/s)²`` and ``I_d = ∫(ḋ/d)²``. Writing ``ρ = ln s`` gives
     ``λ(ρ̈ + ρ̇²) + ρ̇ + g = 0``; integrating from rest to rest yields the exact implicit
-    regularisation (``theory/regression.md`` §5.3, Papazov, Pesme & Flammarion, AISTATS 2024,
+    regularisation (``docs/theory/regression.md`` §5.3, Papazov, Pesme & Flammarion, AISTATS 2024,
     arXiv:2403.05293)::
 
         α₊² = α² e^{−2λ I_s},  α₋² = α² e^{−2λ I_d},  α_∞² = α₊α₋,  β̃₀ = (α₊² − α₋²)/2,
@@ -470,7 +472,8 @@ def momentum_gradient_flow(
     times : array_like (T,), optional
         Observation times in ``[0, t_max]`` (default: only ``t_max``).
     rtol, atol : float
-        Integrator tolerances (``atol ≥ 1e-20``: ``solve_ivp`` misbehaves below, §10.1).
+        Integrator tolerances (``atol ≥ 1e-20``: ``solve_ivp`` misbehaves below,
+        docs/theory/regression.md §10.1).
     method : {"DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"}
         A :func:`scipy.integrate.solve_ivp` method (ValueError naming ``method`` otherwise).
     initial_velocity_factor : float

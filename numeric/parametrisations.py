@@ -1,12 +1,12 @@
 """Conventions of the diagonal-linear-network parametrisations and the maps between them.
 
-Unified convention (``THEORY.md``, ``regression.md`` §0): ``β = u ⊙ v``, ``u₀ = √2 α``,
-``v₀ = 0``, ``L(β) = ‖Xβ − y‖²/(2n)``, potential ``ψ_α``. Woodworth et al. (COLT 2020,
-arXiv:2002.09277) use ``β = w₊² − w₋²`` with ``w±(0) = α_W``, which corresponds to
-``α = √2 α_W`` (``regression.md`` §0.3).
+Unified convention (``docs/theory/conventions.md``, ``docs/theory/regression.md`` §0):
+``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``, ``L(β) = ‖Xβ − y‖²/(2n)``, potential ``ψ_α``. Woodworth et
+al. (COLT 2020, arXiv:2002.09277) use ``β = w₊² − w₋²`` with ``w±(0) = α_W``, which corresponds to
+``α = √2 α_W`` (``docs/theory/regression.md`` §0.3).
 
-The central identity (``regression.md`` §0.1): for any ``(u, v)`` with ``s = u + v ≠ 0`` and
-``d = u − v ≠ 0``,
+The central identity (``docs/theory/regression.md`` §0.1): for any ``(u, v)`` with ``s = u + v ≠ 0``
+and ``d = u − v ≠ 0``,
 
 .. math:: β = u ⊙ v = α_{\\rm eff}² \\sinh(ζ),\\quad α_{\\rm eff}² = |u² − v²|/2,\\quad
           ζ = \\ln|s/d|.
@@ -41,7 +41,7 @@ def uv_init(alpha, d: int) -> tuple[np.ndarray, np.ndarray]:
     -------
     u0, v0 : ndarray, shape (d,)
         With ``β₀ = 0`` and ``(u₀² − v₀²)/2 = α²`` (Even, Pesme, Gunasekar & Flammarion,
-        NeurIPS 2023, arXiv:2302.08982, §2).
+        NeurIPS 2023, arXiv:2302.08982, Sec. 2).
     """
     if isinstance(d, bool) or not isinstance(d, int | np.integer) or d < 1:
         raise ValueError(f"d must be a positive integer, got {d!r}")
@@ -54,7 +54,7 @@ def woodworth_to_uv_alpha(alpha_w):
     """Map Woodworth et al.'s ``α_W`` (``w±(0) = α_W``) to the ``u ⊙ v`` scale ``α = √2 α_W``.
 
     Woodworth et al., COLT 2020, arXiv:2002.09277: ``Q_{α_W}`` equals ``ψ_α`` up to a constant
-    factor when ``α² = 2 α_W²`` (``regression.md`` §0.3).
+    factor when ``α² = 2 α_W²`` (``docs/theory/regression.md`` §0.3).
     """
     alpha_w = check_alpha(alpha_w)
     return np.sqrt(2.0) * alpha_w
@@ -67,7 +67,7 @@ def uv_to_woodworth_alpha(alpha):
 
 
 def effective_scale_and_reference(u, v) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Central identity ``β = α_eff² sinh(ζ)`` (``regression.md`` §0.1).
+    """Central identity ``β = α_eff² sinh(ζ)`` (``docs/theory/regression.md`` §0.1).
 
     Parameters
     ----------
@@ -104,7 +104,7 @@ def unbalanced_prediction_params(a_u, a_v) -> tuple[np.ndarray | float, np.ndarr
 
     Gradient flow converges to ``argmin_{Xβ=y} D_{ψ_{α̃}}(β, β₀)`` with
     ``α̃² = (a_u² − a_v²)/2`` and ``β₀ = a_u a_v`` (Azulay et al., ICML 2021, arXiv:2102.09769,
-    the "shape" of the initialisation; ``regression.md`` §1.1, [DER, NUM 2e-14]).
+    the "shape" of the initialisation; ``docs/theory/regression.md`` §1.1, [DER, NUM 2e-14]).
 
     Returns
     -------

@@ -4,10 +4,10 @@ Pesme, S. and Flammarion, N. (2023), "Saddle-to-Saddle Dynamics in Diagonal Line
 NeurIPS 2023, arXiv:2304.00488 (Theorem 2 compares this flow with
 :mod:`dln_verify.numeric.saddles`).
 
-Convention (``THEORY.md``; ``classification-and-dynamics.md`` §2.1): ``L(β) = ‖Xβ − y‖²/(2n)``,
-``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``. Gradient flow is exactly the mirror flow
-``β_t = α² sinh(−2∫₀ᵗ ∇L(β_r) dr)``. With ``λ = log(1/α)``, accelerated time ``τ = t/λ`` and
-the rescaled dual ``s(τ) = −∫₀^τ ∇L(β̃(r)) dr`` one has exactly
+Convention (``docs/theory/conventions.md``; ``docs/theory/classification.md`` §2.1):
+``L(β) = ‖Xβ − y‖²/(2n)``, ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``. Gradient flow is exactly the
+mirror flow ``β_t = α² sinh(−2∫₀ᵗ ∇L(β_r) dr)``. With ``λ = log(1/α)``, accelerated time ``τ = t/λ``
+and the rescaled dual ``s(τ) = −∫₀^τ ∇L(β̃(r)) dr`` one has exactly
 
     ds/dτ = −∇L(β(s)),    β(s) = α² sinh(2λ s).
 
@@ -266,7 +266,7 @@ def integrate_dual_flow(
 
 
 def measure_jump_times(flow: DualFlow, saddles, *, refine: bool = True) -> np.ndarray:
-    """Measured jump times by the half-distance criterion (sheet §2.4).
+    """Measured jump times by the half-distance criterion (docs/theory/classification.md §2.4).
 
     Jump ``k`` is the first ``τ`` after the previous measured jump with
     ``‖β̃(τ) − β_k‖ ≤ ½‖β_k − β_{k−1}‖`` (``β₀ = 0``); a nearest-saddle rule fails when
@@ -326,8 +326,8 @@ def plateau_errors(
     """Relative plateau errors ``sup ‖β̃(τ) − β_k‖ / ‖β_k‖`` on the middle of each plateau.
 
     Plateau ``k`` is ``(t_k, t_{k+1})`` (the last one ends at the horizon of ``flow``); the
-    supremum runs over the middle ``fraction`` of it (sheet §2.4 uses 60 %), sampled at
-    ``n_points`` points of the dense output.
+    supremum runs over the middle ``fraction`` of it (docs/theory/classification.md §2.4 uses 60 %),
+    sampled at ``n_points`` points of the dense output.
 
     Returns
     -------

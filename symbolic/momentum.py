@@ -19,10 +19,10 @@ follows, as ``β_m → 1``, the *momentum gradient flow* (MGF) ``λ ẅ + ẇ + 
 and ``w_{−1} = w_0`` gives ``ẇ(0) = −(ε/2) ∇F(w_0) + O(ε²)``. Hence MGD is ``O(1 − β_m)`` away
 from the MGF path, and ``O((1 − β_m)²)`` away from the *modified* flow with
 ``λ_eff = λ(1 + β_m)/2`` and that initial velocity. :func:`mgf_log_coordinates` derives the
-identity behind the implicit regularisation of MGF on a DLN (``theory/regression.md`` §5.3).
+identity behind the implicit regularisation of MGF on a DLN (``docs/theory/regression.md`` §5.3).
 
 The whole argument is componentwise, so ``w`` is a scalar function of ``t`` and ``∇F(w(t))`` an
-undefined function ``G(t)``; SymPy only, no arrays (``DESIGN.md``).
+undefined function ``G(t)``; SymPy only, no arrays (``docs/design.md``).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def mgf_log_coordinates() -> Derivation:
     ``λ(ρ̈ + ρ̇²) + ρ̇ + g = 0``; integrated from rest (``ρ̇(0) = ρ̇(∞) = 0``) it gives
     ``ρ_∞ − ρ_0 = −∫g − λ∫ρ̇²`` (and ``η = ln d`` the same with ``+∫g``), hence
     ``α₊² = α² e^{−2λ∫(ṡ/s)²}``, ``α₋² = α² e^{−2λ∫(ḋ/d)²}``, ``α_∞² = α₊α₋`` and the
-    reference point ``β̃₀ = (α₊² − α₋²)/2`` (``theory/regression.md`` §5.3; Papazov, Pesme &
+    reference point ``β̃₀ = (α₊² − α₋²)/2`` (``docs/theory/regression.md`` §5.3; Papazov, Pesme &
     Flammarion, AISTATS 2024, arXiv:2403.05293).
     """
     t = sp.Symbol("t", real=True)

@@ -1,8 +1,9 @@
 r"""Implicit-bias potentials of gradient flow on diagonal linear networks, derived with SymPy.
 
-Convention (THEORY.md / regression.md §0): regression loss ``L(β) = ‖Xβ − y‖²/(2n)``,
-``g = ∇L(β)``, network ``β = u ⊙ v`` with ``u₀ = √2 α``, ``v₀ = 0``; the potential is the
-hyperbolic entropy (summed over coordinates; the expressions here are per coordinate)
+Convention (docs/theory/conventions.md / docs/theory/regression.md §0): regression loss
+``L(β) = ‖Xβ − y‖²/(2n)``, ``g = ∇L(β)``, network ``β = u ⊙ v`` with ``u₀ = √2 α``, ``v₀ = 0``; the
+potential is the hyperbolic entropy (summed over coordinates; the expressions here are per
+coordinate)
 
 .. math::
 
@@ -73,26 +74,26 @@ def hyperbolic_entropy(beta, alpha) -> sp.Expr:
     """Per-coordinate hyperbolic entropy ``ψ_α(β) = ½[β asinh(β/α²) − √(β²+α⁴) + α²]``.
 
     Convention ``β = u⊙v``, ``u₀ = √2α``, ``v₀ = 0`` (Even et al., NeurIPS 2023,
-    arXiv:2302.08982; regression.md §0).  ``ψ_α(0) = 0``.
+    arXiv:2302.08982; docs/theory/regression.md §0).  ``ψ_α(0) = 0``.
     """
     beta, alpha = sp.sympify(beta), sp.sympify(alpha)
     return (beta * sp.asinh(beta / alpha**2) - sp.sqrt(beta**2 + alpha**4) + alpha**2) / 2
 
 
 def hyperbolic_entropy_gradient(beta, alpha) -> sp.Expr:
-    """``ψ_α'(β) = ½ asinh(β/α²)`` (regression.md §0)."""
+    """``ψ_α'(β) = ½ asinh(β/α²)`` (docs/theory/regression.md §0)."""
     beta, alpha = sp.sympify(beta), sp.sympify(alpha)
     return sp.asinh(beta / alpha**2) / 2
 
 
 def hyperbolic_entropy_hessian(beta, alpha) -> sp.Expr:
-    """``ψ_α''(β) = 1/(2√(β²+α⁴))`` (regression.md §0)."""
+    """``ψ_α''(β) = 1/(2√(β²+α⁴))`` (docs/theory/regression.md §0)."""
     beta, alpha = sp.sympify(beta), sp.sympify(alpha)
     return 1 / (2 * sp.sqrt(beta**2 + alpha**4))
 
 
 def hyperbolic_entropy_conjugate(theta, alpha) -> sp.Expr:
-    """Convex conjugate ``ψ_α*(θ) = ½ α² (cosh 2θ − 1)`` (regression.md §0)."""
+    """Convex conjugate ``ψ_α*(θ) = ½ α² (cosh 2θ − 1)`` (docs/theory/regression.md §0)."""
     theta, alpha = sp.sympify(theta), sp.sympify(alpha)
     return alpha**2 * (sp.cosh(2 * theta) - 1) / 2
 
@@ -116,7 +117,7 @@ def woodworth_potential(beta, alpha_w) -> sp.Expr:
 
 
 def bregman_divergence(beta, beta0, alpha) -> sp.Expr:
-    """``D_{ψ_α}(β, β₀) = ψ_α(β) − ψ_α(β₀) − ψ_α'(β₀)(β − β₀)`` (regression.md §0)."""
+    """``D_{ψ_α}(β, β₀) = ψ_α(β) − ψ_α(β₀) − ψ_α'(β₀)(β − β₀)`` (docs/theory/regression.md §0)."""
     beta, beta0, alpha = sp.sympify(beta), sp.sympify(beta0), sp.sympify(alpha)
     return (
         hyperbolic_entropy(beta, alpha)
@@ -134,7 +135,7 @@ def _check_depth(depth) -> int:
 def depth_h(s, depth: int) -> sp.Expr:
     """``h_D(s) = (1 − (D−2)s)^{−D/(D−2)} − (1 + (D−2)s)^{−D/(D−2)}`` on ``|s| < 1/(D−2)``.
 
-    Woodworth et al. (COLT 2020, arXiv:2002.09277), depth-D theorem; regression.md §1.2.
+    Woodworth et al. (COLT 2020, arXiv:2002.09277), depth-D theorem; docs/theory/regression.md §1.2.
     For ``D = 2`` the limit ``c = D − 2 → 0`` is returned: ``h_2(s) = 2 sinh(2s)``.
     """
     depth = _check_depth(depth)
@@ -149,8 +150,8 @@ def depth_h(s, depth: int) -> sp.Expr:
 def depth_H(s, depth: int) -> sp.Expr:
     """``H_D(s) = ½[(1 − cs)^{−2/c} + (1 + cs)^{−2/c} − 2]``, ``c = D − 2``; ``H_D' = h_D``.
 
-    Dual function of the depth-D potential (regression.md §1.2): ``q_D* = H_D``.  For ``D = 2``
-    the limit ``H_2(s) = cosh(2s) − 1``.
+    Dual function of the depth-D potential (docs/theory/regression.md §1.2): ``q_D* = H_D``.  For
+    ``D = 2`` the limit ``H_2(s) = cosh(2s) − 1``.
     """
     depth = _check_depth(depth)
     s = sp.sympify(s)
@@ -383,7 +384,7 @@ def _derive_w2() -> Derivation:
     res = _legendre_block(grad, _alpha_w, closed, 2 * _alpha_w**2 * (sp.cosh(_theta) - 1),
                           1 / sp.sqrt(_beta**2 + 4 * _alpha_w**4), steps, verified)
     psi_map = hyperbolic_entropy(_beta, sp.sqrt(2) * _alpha_w)
-    steps.append(("map to §0: ψ_α with α² = 2α_W² equals Q_{α_W}/2",
+    steps.append(("map to docs/theory/conventions.md §4: ψ_α with α² = 2α_W² equals Q_{α_W}/2",
                   _verify("alpha_map_factor_one_half", psi_map, closed / 2, verified,
                           show=sp.Symbol("psi_sqrt(2)*alpha_W"))))
     steps.append(("gradient ratio ψ'/Q' = 1/2",
@@ -884,7 +885,7 @@ def _make_depth(D: int) -> PotentialFunctions:
         return np.sign(x), ax, 1.0 - ax, big
 
     def h(s):
-        """h_D(s) (regression.md §1.2); raises ValueError outside |s| < 1/(D−2)."""
+        """h_D(s) (docs/theory/regression.md §1.2); raises ValueError outside |s| < 1/(D−2)."""
         sg, ax, t, big = _split_s(s, "s")
         return sg * _h_x_t(ax, t, D, big)
 
@@ -971,11 +972,12 @@ def _make_depth(D: int) -> PotentialFunctions:
 def potential_functions(depth: int = 2) -> PotentialFunctions:
     """Numerically stable numpy callables for the depth-``depth`` potential.
 
-    Depth 2 follows the ``β = u⊙v``, ``u₀ = √2α``, ``v₀ = 0`` convention (ψ_α, regression.md
-    §0); depth ``D ≥ 3`` follows Woodworth et al. (COLT 2020, arXiv:2002.09277),
-    ``β = w₊^D − w₋^D``, ``w±(0) = α``.  Everything is evaluated from ``log α`` and ``log|β|``, so
-    α down to 1e-30 (tested against mpmath to relative error ≤ 1e-12) does not under/overflow.
-    Bad input (non-finite, α ≤ 0, ``|s| ≥ 1/(D−2)``) raises ValueError naming the argument.
+    Depth 2 follows the ``β = u⊙v``, ``u₀ = √2α``, ``v₀ = 0`` convention (ψ_α,
+    docs/theory/regression.md §0); depth ``D ≥ 3`` follows Woodworth et al. (COLT 2020,
+    arXiv:2002.09277), ``β = w₊^D − w₋^D``, ``w±(0) = α``.  Everything is evaluated from ``log α``
+    and ``log|β|``, so α down to 1e-30 (tested against mpmath to relative error ≤ 1e-12) does not
+    under/overflow. Bad input (non-finite, α ≤ 0, ``|s| ≥ 1/(D−2)``) raises ValueError naming the
+    argument.
 
     Accuracy: relative error ≤ 1e-12 (measured ≤ 2e-13) wherever the exact value is a normal
     float64; values below ~1e-300 underflow to 0.  Depth ``D ≥ 3``: for ``z = |β|/α^D`` large,

@@ -1,7 +1,7 @@
 """The implicit-bias prediction: Bregman projection with the hyperbolic entropy (and depth D).
 
-Convention (``THEORY.md`` / ``regression.md`` §0): ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``,
-``L(β) = ‖Xβ − y‖² / (2n)`` and the hyperbolic entropy
+Convention (``docs/theory/conventions.md`` / ``docs/theory/regression.md`` §0): ``β = u ⊙ v``,
+``u₀ = √2 α``, ``v₀ = 0``, ``L(β) = ‖Xβ − y‖² / (2n)`` and the hyperbolic entropy
 
 .. math::
 
@@ -17,7 +17,7 @@ parametrisation ``β = w₊^D − w₋^D`` with ``w±(0) = α`` is used and the 
 ``argmin_{Xβ=y} α^D Σ q_D(β_i/α^D)`` with ``q_D' = h_D^{-1}`` and
 ``h_D(s) = (1 − (D−2)s)^{−D/(D−2)} − (1 + (D−2)s)^{−D/(D−2)}`` (ibid., Theorem 3).
 
-Solvers (``regression.md`` §0.2):
+Solvers (``docs/theory/regression.md`` §0.2):
 
 - ``"newton"``: damped Newton on the smooth n-dimensional dual
   ``Φ(ν) = Σ a cosh(c + Xᵀν) − ⟨ν, y⟩`` with ``a = α²``, ``c = asinh(β̃₀/α²)``, recovering
@@ -77,7 +77,8 @@ __all__ = [
     "h_depth_inverse",
 ]
 
-_CONTINUATION_BELOW = 1e-8  # α below which Newton uses continuation in log α (regression.md §0.2)
+# α below which Newton uses continuation in log α (docs/theory/regression.md §0.2)
+_CONTINUATION_BELOW = 1e-8
 _MAX_DZ = 15.0  # largest change of Xᵀν (the exponent) allowed in one Newton step
 #: supported α at depth 2 (every entry): the log-domain Newton is certified over this range
 ALPHA_RANGE_DEPTH2 = (1e-30, 1e3)
@@ -130,7 +131,8 @@ class ImplicitBiasSolution:
 
 
 def hyperbolic_entropy(beta, alpha) -> float:
-    """``ψ_α(β) = ½ Σ [β asinh(β/α²) − √(β² + α⁴) + α²]`` (convention of ``regression.md`` §0).
+    """``ψ_α(β) = ½ Σ [β asinh(β/α²) − √(β² + α⁴) + α²]`` (convention of
+    ``docs/theory/regression.md`` §0).
 
     Evaluated as ``½ Σ [β asinh(β/α²) − (√(β²+α⁴) − α²)]`` with the second bracket written as
     ``β² / (√(β²+α⁴) + α²)`` to avoid cancellation. ``beta`` must be finite and ``alpha > 0``
@@ -200,9 +202,10 @@ def _log1p_checked(v):
 def h_depth(s, depth: int, log_scale=0.0) -> np.ndarray:
     """``exp(log_scale) · h_D(s)``, ``h_D(s) = (1−cs)^{−D/c} − (1+cs)^{−D/c}``, ``c = D − 2``.
 
-    Defined on ``|s| < 1/c``; evaluated in the log domain (Woodworth et al. 2020, §4).
-    ``depth`` must be an integer ≥ 3 (``h_D`` has ``D − 2`` in a denominator), ``s`` finite
-    with ``|s| < 1/(D − 2)`` and ``log_scale`` finite; ValueError naming the argument otherwise.
+    Defined on ``|s| < 1/c``; evaluated in the log domain (Woodworth et al. 2020;
+    docs/theory/regression.md §1.2). ``depth`` must be an integer ≥ 3 (``h_D`` has ``D − 2`` in a
+    denominator), ``s`` finite with ``|s| < 1/(D − 2)`` and ``log_scale`` finite; ValueError naming
+    the argument otherwise.
     """
     depth = _check_deep(depth)
     s = np.asarray(as_finite_array(s, "s"), dtype=np.float64)
@@ -238,7 +241,7 @@ def _h_depth_prime(s, depth: int, log_scale=0.0) -> np.ndarray:
 def _H_depth(s, depth: int, log_scale=0.0) -> np.ndarray:
     """``exp(log_scale) · H_D(s)``, ``H_D(s) = ½[(1−cs)^{−2/c} + (1+cs)^{−2/c} − 2]``.
 
-    ``H_D' = h_D`` (Woodworth et al. 2020; ``regression.md`` §1.2).
+    ``H_D' = h_D`` (Woodworth et al. 2020; ``docs/theory/regression.md`` §1.2).
     """
     c = depth - 2.0
     r = 2.0 / c
@@ -624,8 +627,8 @@ def _newton_solve_depth2(X, y, log_alpha, reference, tol):
     """Newton with a step cap, and continuation in log α as a fallback for tiny α.
 
     The cap on ``max|XᵀΔν|`` per step (``_MAX_DZ``) keeps the first step at tiny α (of size
-    ~1/α²) from breaking the line search (``regression.md`` §0.2, pitfall §10.5); it needs
-    no continuation in practice (measured: 55 iterations at α = 1e-30, 28 for α spread over
+    ~1/α²) from breaking the line search (``docs/theory/regression.md`` §0.2, pitfall §10.5); it
+    needs no continuation in practice (measured: 55 iterations at α = 1e-30, 28 for α spread over
     [1e-30, 1]). If it still fails for min α < 1e-8, Newton is rerun with continuation in
     log α: α scaled up so that min α = 1e-4, then down by 1e-3 per stage, warm-starting ν
     (scaled by the ratio of the mean ``−log a``).

@@ -3,9 +3,9 @@
 These are the limits of the implicit-bias prediction: ``argmin_{Xβ=y} ψ_α`` tends to the
 minimum-ℓ2 interpolator as α → ∞ and to the minimum-ℓ1 interpolator as α → 0 (Woodworth et al.,
 "Kernel and rich regimes in overparametrized models", COLT 2020, arXiv:2002.09277;
-``regression.md`` §1.1); the Lasso is the label-noise limit (Pillaud-Vivien, Reygner &
-Flammarion, COLT 2022, arXiv:2206.09841; ``regression.md`` §6). Convention: rows of ``X`` are
-samples, ``L(β) = ‖Xβ − y‖²/(2n)``.
+``docs/theory/regression.md`` §1.1); the Lasso is the label-noise limit (Pillaud-Vivien, Reygner &
+Flammarion, COLT 2022, arXiv:2206.09841; ``docs/theory/regression.md`` §6). Convention: rows of
+``X`` are samples, ``L(β) = ‖Xβ − y‖²/(2n)``.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def lasso(X, y, lam, *, tol: float = 1e-9, max_iter: int = 20000) -> ReferenceSo
     """Lasso ``argmin_β ‖Xβ − y‖²/(2n) + Σ_j λ_j |β_j|`` (``lam`` scalar or (d,), ≥ 0).
 
     Label-noise SGD on ``β = u ⊙ v`` converges to this solution (Pillaud-Vivien, Reygner &
-    Flammarion, COLT 2022, arXiv:2206.09841; ``regression.md`` §6). Solved by FISTA with
+    Flammarion, COLT 2022, arXiv:2206.09841; ``docs/theory/regression.md`` §6). Solved by FISTA with
     restarts, then polished on the detected support by solving the KKT system
     ``X_Sᵀ(X_S β_S − y)/n + λ_S sign(β_S) = 0`` exactly (kept only if it keeps the signs and
     lowers the KKT residual). Certificate: ``optimality_residual`` is the relative KKT residual

@@ -22,7 +22,8 @@ def _rel(a, b):
 
 
 def test_dual_flow_equals_raw_uv_flow_along_the_path():
-    """The n-dim dual ODE is exactly GF on the network (regression.md §0.1): same β(t)."""
+    """The n-dim dual ODE is exactly GF on the network (docs/theory/regression.md §0.1): same
+    β(t)."""
     X, y = _data(15, 40, 0)
     alpha = 0.3
     u0, v0 = uv_init(alpha, 40)

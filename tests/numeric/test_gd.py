@@ -35,7 +35,8 @@ def gd_runs():
 
 
 def test_gd_limit_first_order_in_stepsize(gd_runs):
-    """‖β_GD(γ) − argmin ψ_α‖ ∝ γ: fitted log-log slope in [0.9, 1.1] (regression.md §1.3)."""
+    """‖β_GD(γ) − argmin ψ_α‖ ∝ γ: fitted log-log slope in [0.9, 1.1]
+    (docs/theory/regression.md §1.3)."""
     X, y, alpha, _, _, gams, res = gd_runs
     assert np.all(res.converged) and not np.any(res.diverged)
     pred = implicit_bias_solution(X, y, alpha).beta
@@ -61,7 +62,7 @@ def test_even_invariant(gd_runs):
     lhs = res.u**2 - res.v**2
     rhs = 2 * alpha**2 * res.invariant_sign * np.exp(-res.gain)
     assert np.max(np.abs(lhs / rhs - 1)) <= 1e-9
-    # and α₊α₋ = α_∞² (regression.md §3.2)
+    # and α₊α₋ = α_∞² (docs/theory/regression.md §3.2)
     ap, am = res.alpha_pm
     np.testing.assert_allclose(ap * am, res.alpha_inf**2, rtol=1e-12)
 

@@ -3,7 +3,7 @@
 Independent cross-checks: dual Newton vs cvxpy/Clarabel; the prediction vs long gradient-flow
 simulations (the n-dimensional dual flow and the raw (u, v) / (w₊, w₋) flows, which do not use the
 mirror identity); the certificate against perturbed answers; limits vs the ℓ2 reference.
-Convention: β = u⊙v, u₀ = √2α, v₀ = 0, L = ‖Xβ−y‖²/(2n) (regression.md §0).
+Convention: β = u⊙v, u₀ = √2α, v₀ = 0, L = ‖Xβ−y‖²/(2n) (docs/theory/regression.md §0).
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def test_newton_agrees_with_cvxpy_with_reference():
     seed=st.integers(0, 2**31 - 1),
 )
 def test_prediction_matches_dual_gradient_flow(n, extra, log_alpha, seed):
-    """argmin ψ_α vs a long gradient flow (n-dim dual ODE), ≤ 1e-8 relative (regression.md §1.3)."""
+    """argmin ψ_α vs a long gradient flow (n-dim dual ODE), ≤ 1e-8 relative
+    (docs/theory/regression.md §1.3)."""
     d = n + extra
     X, y = _data(n, d, seed)
     X /= np.sqrt(n)  # keeps the horizon moderate
@@ -95,7 +96,8 @@ def test_prediction_matches_raw_uv_flow(alpha):
 
 
 def test_unbalanced_init_needs_the_reference_point():
-    """u₀ = a_u, v₀ = a_v → argmin D_{ψ_α̃}(·, β₀), α̃² = (a_u²−a_v²)/2, β₀ = a_u a_v (§1.1)."""
+    """u₀ = a_u, v₀ = a_v → argmin D_{ψ_α̃}(·, β₀), α̃² = (a_u²−a_v²)/2, β₀ = a_u a_v
+    (docs/theory/regression.md §1.1)."""
     X, y = _data(20, 50, 3)
     rng = np.random.default_rng(11)
     a_u = rng.uniform(0.5, 1.0, 50)
@@ -111,7 +113,8 @@ def test_unbalanced_init_needs_the_reference_point():
 
 @pytest.mark.parametrize("alpha", [0.5, 1.0])
 def test_depth3_matches_raw_flow(alpha):
-    """Depth 3: argmin α³Σq₃(β/α³) vs the raw w± flow (Woodworth et al. 2020, §1.2)."""
+    """Depth 3: argmin α³Σq₃(β/α³) vs the raw w± flow (Woodworth et al. 2020;
+    docs/theory/regression.md §1.2)."""
     X, y = _data(20, 50, 4)
     sol = implicit_bias_solution(X, y, alpha, depth=3)
     assert sol.certificate.accepted, sol.certificate
@@ -133,7 +136,7 @@ def test_depth3_small_alpha_matches_raw_flow():
 
 
 def test_depth2_flow_of_depth_module_is_woodworth_q():
-    """β = w₊² − w₋², w±(0) = α_W is argmin ψ_α with α = √2 α_W (regression.md §0.3)."""
+    """β = w₊² − w₋², w±(0) = α_W is argmin ψ_α with α = √2 α_W (docs/theory/regression.md §0.3)."""
     X, y = _data(20, 50, 5)
     flow = gradient_flow_depth(X, y, 0.3, 2, t_max=1e5)
     sol = implicit_bias_solution(X, y, np.sqrt(2.0) * 0.3)
@@ -178,7 +181,8 @@ def test_extreme_alpha(alpha):
 
 
 def test_tiny_alpha_close_to_l1_and_huge_alpha_close_to_l2():
-    """α → 0: ℓ1 norm excess small; α → ∞: distance to min-ℓ2 = O(α⁻⁴) (regression.md §1.1)."""
+    """α → 0: ℓ1 norm excess small; α → ∞: distance to min-ℓ2 = O(α⁻⁴)
+    (docs/theory/regression.md §1.1)."""
     X, y = _data(30, 80, 9)
     l1 = min_l1_interpolator(X, y)
     l2 = min_l2_interpolator(X, y)
@@ -381,7 +385,7 @@ def test_hyperbolic_entropy_rejects_bad_alpha(alpha):
 
 
 def test_hyperbolic_entropy_value():
-    """ψ_α at one point against the formula of regression.md §0 (direct evaluation)."""
+    """ψ_α at one point against the formula of docs/theory/regression.md §0 (direct evaluation)."""
     b, a = np.array([0.3, -1.2]), 0.7
     direct = 0.5 * np.sum(b * np.arcsinh(b / a**2) - np.sqrt(b**2 + a**4) + a**2)
     assert ib.hyperbolic_entropy(b, a) == pytest.approx(direct, rel=1e-13)

@@ -84,7 +84,7 @@ def test_lp_norms_order_and_margin(data):
         assert sol.certificate.optimality_residual >= -1e-12
         assert sol.margin == pytest.approx(1.0 / sol.value, rel=1e-6)
         assert margin_ratio(X, y, sol.beta, sol.gauge) == pytest.approx(sol.margin, rel=1e-9)
-    # d > n: the directions differ (sheet §5 pitfall)
+    # d > n: the directions differ (docs/theory/classification.md §5 pitfall)
     assert np.linalg.norm(sols[2].direction - sols[np.inf].direction) > 1e-2
 
 

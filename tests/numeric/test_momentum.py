@@ -4,7 +4,7 @@
 - the MGF integrator vs a fixed-step RK4 in (u, v) coordinates written here;
 - orders of MGD → MGF (1) and MGD → modified flow (2), as ratios when 1 − β_m halves;
 - the implicit-regularisation scale identity, the zero-crossing report, divergence, bad input.
-Convention: β = u ⊙ v, u₀ = √2α, v₀ = 0, L = ‖Xβ − y‖²/(2n) (``theory/regression.md`` §0, §5).
+Convention: β = u ⊙ v, u₀ = √2α, v₀ = 0, L = ‖Xβ − y‖²/(2n) (``docs/theory/regression.md`` §0, §5).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def data():
 
 
 def _loop_heavy_ball(X, y, alpha, gamma, beta_m, n_iter):
-    """Reference heavy ball, one run, written from the recursion of §5.1."""
+    """Reference heavy ball, one run, written from the recursion of
+    docs/theory/regression.md §5.1."""
     n, d = X.shape
     u = np.full(d, np.sqrt(2) * alpha)
     v = np.zeros(d)
@@ -166,7 +167,7 @@ def test_mgf_scale_identity_and_range(data):
     X, y = data
     res = momentum_gradient_flow(X, y, 0.3, 0.3, 800.0)
     assert res.in_range and res.residual < 1e-10
-    # (u² − v²)/2 = α₊α₋ (theory sheet §5.3, fact (a)); β̃₀ = (α₊² − α₋²)/2
+    # (u² − v²)/2 = α₊α₋ (docs/theory/regression.md §5.3, fact (a)); β̃₀ = (α₊² − α₋²)/2
     np.testing.assert_allclose((res.u**2 - res.v**2) / 2, res.alpha_inf_sq, rtol=1e-9)
     np.testing.assert_allclose(res.alpha_inf_sq**2, res.alpha_plus_sq * res.alpha_minus_sq,
                                rtol=1e-12)

@@ -22,7 +22,7 @@ def test_min_l2_is_pinv():
 
 
 def test_min_l1_recovers_sparse_vector():
-    """Exact-recovery design of regression.md §1.1: n = 40, d = 100, 4-sparse ±1 β*."""
+    """Exact-recovery design of docs/theory/regression.md §1.1: n = 40, d = 100, 4-sparse ±1 β*."""
     rng = np.random.default_rng(1)
     X = rng.standard_normal((40, 100))
     beta_star = np.zeros(100)

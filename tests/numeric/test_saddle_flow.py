@@ -67,11 +67,12 @@ def test_fast_and_convergent_at_tiny_alpha(alpha):
         m = measure_jump_times(flow, path.saddles)
         assert np.all(np.abs(m - path.times) < 0.1)
         pe = plateau_errors(flow, path.times, path.saddles)
-        assert pe[-1] < 1e-2  # sheet §2.4 bound is 0.05 on long plateaus
+        assert pe[-1] < 1e-2  # docs/theory/classification.md §2.4 bound is 0.05 on long plateaus
 
 
 def test_jump_error_scales_like_inverse_log_alpha():
-    """The first jump: t̂₁ − t₁ ≈ log(2|β_{1,i*}|)/(2 log(1/α)‖∇L(0)‖_∞) (sheet §2.4, logistic)."""
+    """The first jump: t̂₁ − t₁ ≈ log(2|β_{1,i*}|)/(2 log(1/α)‖∇L(0)‖_∞)
+    (docs/theory/classification.md §2.4, logistic)."""
     X, y = _data()
     n = X.shape[0]
     path = saddle_to_saddle(X, y)

@@ -69,7 +69,8 @@ def test_momentum_implicit_bias_range_is_reported_at_the_boundary(instance):
 
 
 def test_known_crossing_is_outside_not_failure():
-    """Theory sheet §5.3: at α = 0.1, λ = 1 (n = 20, d = 40) the formula breaks down."""
+    """docs/theory/regression.md §5.3: at α = 0.1, λ = 1 (n = 20, d = 40) the formula breaks
+    down."""
     X, y = gaussian_regression(20, 40, seed=0)
     inst = Instance(X=X, y=y, seed=0, params={"alpha": 0.1, "lams": [1.0], "horizon": 1500.0})
     evidence = IMPLICIT.check_instance(inst)

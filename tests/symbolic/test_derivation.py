@@ -1,7 +1,8 @@
 """Tests of :func:`dln_verify.symbolic.potentials.derive_potential` (issue 2).
 
-The expected closed forms are typed here from the theory sheet (regression.md §0, §0.3, §1.1,
-§1.2), independently of the code under test, and compared with SymPy or mpmath.
+The expected closed forms are typed here from the theory pages
+(docs/theory/regression.md §0, §0.3, §1.1, and docs/theory/regression.md §1.2), independently of the
+code under test, and compared with SymPy or mpmath.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _zero(expr) -> bool:
     return sp.simplify(expr) == 0
 
 
-# --- closed forms from the sheet (typed independently) -------------------------------------
+# --- closed forms from the docs (typed independently) --------------------------------------
 
 SHEET_PSI = (beta * sp.asinh(beta / alpha**2) - sp.sqrt(beta**2 + alpha**4) + alpha**2) / 2
 SHEET_GRAD = sp.asinh(beta / alpha**2) / 2

@@ -1,7 +1,7 @@
 """Tests of :mod:`dln_verify.symbolic.momentum`: λ = γ/(1−β_m)² and the MGF from the heavy-ball
 recursion.
 
-Expected forms come from ``theory/regression.md`` §5.1 (λ, h, the ODE) and from an independent
+Expected forms come from ``docs/theory/regression.md`` §5.1 (λ, h, the ODE) and from an independent
 expansion of the recursion on an exponential ``w(t) = e^{μt}`` (the next-order terms).
 """
 
@@ -25,7 +25,7 @@ def test_lambda_time_step_and_ode_match_theory_sheet():
     inv, gamma, beta_m, lam, t, w = _syms()
     assert sp.simplify(inv.lam - gamma / (1 - beta_m) ** 2) == 0
     assert sp.simplify(inv.time_step - gamma / (1 - beta_m)) == 0
-    # λ = h²/γ and h = λ(1−β_m): the two relations of §5.1
+    # λ = h²/γ and h = λ(1−β_m): the two relations of docs/theory/regression.md §5.1
     assert sp.simplify(inv.time_step**2 / gamma - inv.lam) == 0
     assert sp.simplify(inv.lam * (1 - beta_m) - inv.time_step) == 0
     grad = sp.Function("nabla_F")(w(t))
@@ -61,7 +61,8 @@ def test_correction_terms_against_independent_exponential_expansion():
 def test_modified_lambda_and_initial_velocity():
     inv, gamma, beta_m, lam, t, w = _syms()
     assert sp.simplify(inv.modified_lambda - inv.lam * (1 + beta_m) / 2) == 0
-    # β_m = 0 (plain GD): λ_eff = γ/2, the GD gain factor of §3 (twice smaller than λ = γ)
+    # β_m = 0 (plain GD): λ_eff = γ/2, the GD gain factor of docs/theory/regression.md §3 (twice
+    # smaller than λ = γ)
     assert sp.simplify(inv.modified_lambda.subs(beta_m, 0) - gamma / 2) == 0
     g0 = sp.Function("nabla_F")(sp.Symbol("w_0"))
     assert sp.simplify(inv.initial_velocity + (1 - beta_m) * g0 / 2) == 0

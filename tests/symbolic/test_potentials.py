@@ -1,7 +1,7 @@
 """Numeric callables of :mod:`dln_verify.symbolic.potentials` against high-precision mpmath (issue
 2).
 
-References are computed in mpmath from the theory-sheet formulas (regression.md §0, §1.2) at
+References are computed in mpmath from the formulas (docs/theory/regression.md §0, §1.2) at
 high precision, in forms free of cancellation, so that the float64 callables can be held to a
 relative error of 1e-12 at α ∈ {1e-30, 1e-8, 1, 10}.  Values whose exact magnitude is below
 1e-300 (they underflow in float64) are skipped.
@@ -47,7 +47,8 @@ def _betas(alpha: float) -> list[float]:
 
 
 def _psi_mp(b, a):
-    # ½[β asinh(β/α²) − β²/(√(β²+α⁴) + α²)]  (= the sheet's ψ, without cancellation)
+    # ½[β asinh(β/α²) − β²/(√(β²+α⁴) + α²)]  (= ψ of docs/theory/conventions.md §3.1, without
+    # cancellation)
     return (b * mp.asinh(b / a**2) - b**2 / (mp.sqrt(b**2 + a**4) + a**2)) / 2
 
 
@@ -126,7 +127,7 @@ def test_depth2_limit_family_is_woodworth():
     for zz in [1e-3, 0.5, 4.0, 1e6]:
         assert _rel(f.q(zz), q(mp.mpf(zz)) / 2) <= RTOL
         np.testing.assert_allclose(f.h(f.h_inverse(zz)), zz, rtol=1e-14)
-    # α_W² q₂(β/α_W²) = ψ_{√2 α_W}(β)   (α² = 2α_W², regression.md §0.3)
+    # α_W² q₂(β/α_W²) = ψ_{√2 α_W}(β)   (α² = 2α_W², docs/theory/regression.md §0.3)
     aw, b = 0.3, 1.7
     np.testing.assert_allclose(aw**2 * f.q(b / aw**2), f.psi(b, np.sqrt(2) * aw), rtol=1e-14)
     np.testing.assert_allclose(f.H(0.4), np.cosh(0.8) - 1, rtol=1e-14)
@@ -199,8 +200,9 @@ def test_depth_h_H_against_mpmath(D):
         S = mp.mpf(x)
         assert _rel(hv[i], _mp_h(S, D)) <= RTOL, ("h", x)
         assert _rel(Hv[i], _mp_H(S, D)) <= RTOL, ("H", x)
-        # H_D' = h_D (exact relation from the sheet, factor 1), checked by mpmath numerical
-        # differentiation at 30 digits (its own error ~1e-16 relative, from cancellation in H)
+        # H_D' = h_D (exact relation of docs/theory/conventions.md §3.3, factor 1), checked by
+        # # mpmath numerical differentiation at 30 digits (its own error ~1e-16 relative, from
+        # cancellation in H)
         if abs(x) > 1e-10:
             mp.mp.dps = 30
             assert _rel(mp.diff(lambda y: _mp_H(y, D), mp.mpf(x)), _mp_h(mp.mpf(x), D)) < 1e-14

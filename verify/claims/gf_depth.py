@@ -80,8 +80,8 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
 
     def default_instance(self, seed=0, profile="quick", data=None, alpha=None):
         X, y, name = regression_data(seed, 20, 50, data)
-        # α = 1 stalls at a 1e-10 residual floor of the raw depth-3 ODE in float64; the sheet's
-        # α ∈ [0.05, 0.5] converge in O(10-1000) time units.
+        # α = 1 stalls at a 1e-10 residual floor of the raw depth-3 ODE in float64; as measured in
+        # # docs/theory/regression.md §1.2, the α ∈ [0.05, 0.5] converge in O(10-1000) time units.
         alphas = alphas_option(alpha, [0.2, 0.5] if profile == "quick" else [0.05, 0.2, 0.5],
                                *ALPHA_RANGE, "w±(0) = alpha")
         return Instance(X, y, seed, {"depth": 3, "alpha": alphas}, name=name)

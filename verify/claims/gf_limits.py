@@ -112,8 +112,8 @@ $\|\beta_\alpha\|_1/\|\beta_{\ell_1}\|_1 - 1$ decreases to 0.
         kernel = [gradient_flow_dual(instance.X, instance.y, np.sqrt(2.0) * a, t_max=1e4)
                   for a in instance.params["alpha_w_kernel"]]
         Xs, ys = instance.extra["X_rich"], instance.extra["y_rich"]
-        # Sparse targets converge at rate ~α² (regression.md §10.2): α_W = 1e-4 needs t ~ 1e7,
-        # which the stiff dual integrator covers in under a second.
+        # Sparse targets converge at rate ~α² (docs/theory/regression.md §10.2): α_W = 1e-4 needs t
+        # # ~ 1e7, which the stiff dual integrator covers in under a second.
         rich = [gradient_flow_dual(Xs, ys, np.sqrt(2.0) * a, t_max=1e10)
                 for a in instance.params["alpha_w_rich"]]
         failure = flow_failure([*kernel, *rich])

@@ -250,5 +250,6 @@ class MirrorHorizon(Claim):
                 "Hyperbolic entropy (DLN potential, α = 0.1): only the normalised ℓ1 margin is "
                 "checked (relative gap ≤ 2e-2 at log t = 1e6) because its direction converges "
                 "slowly: β_i ∝ exp θ_i, so on the support the direction is fixed by O(1) "
-                "differences of a dual growing like log(log t/α²) (sheet §1.5).")
+                "differences of a dual growing like log(log t/α²) "
+                "(docs/theory/classification.md §1.5).")
         return notes

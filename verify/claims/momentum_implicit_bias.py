@@ -42,7 +42,7 @@ class MomentumImplicitBias(Claim):
     r"""The MGF limit on a DLN is a Bregman projection with ``α±`` and reference ``β̃₀``.
 
     Theorem (Papazov, Pesme & Flammarion, AISTATS 2024, arXiv:2403.05293, implicit
-    regularisation of MGF; exact form derived and verified in ``theory/regression.md`` §5.3):
+    regularisation of MGF; exact form derived and verified in ``docs/theory/regression.md`` §5.3):
     if ``u ± v`` never vanish along the MGF ``λẅ + ẇ + ∇F(w) = 0`` from rest, then with
     ``s = u+v``, ``d = u−v``::
 
@@ -50,7 +50,7 @@ class MomentumImplicitBias(Claim):
         β̃₀ = (α₊² − α₋²)/2,        β_∞ = argmin_{Xβ=y} D_{ψ_{α_∞}}(β, β̃₀),
 
     and ``(u_∞² − v_∞²)/2 = α_∞²``. Convention: ``β = u ⊙ v``, ``u₀ = √2α``, ``v₀ = 0``,
-    ``L = ‖Xβ−y‖²/(2n)``, ``ψ_α`` the hyperbolic entropy of ``THEORY.md``.
+    ``L = ‖Xβ−y‖²/(2n)``, ``ψ_α`` the hyperbolic entropy of ``docs/theory/conventions.md`` §3.1.
 
     The prediction is a functional of the trajectory (its two path integrals), the simulation
     is the trajectory's limit point; both come from one integration (cached). The projection is
@@ -98,9 +98,9 @@ class MomentumImplicitBias(Claim):
                                   alpha=0.3, lams=lams, horizon=1500.0)
 
     def instances(self):
-        """Instances with α ∈ [0.2, 0.5], λ ∈ [0.05, 0.5] (inside the sheet's range; smaller λ
-        is as exact but stiffer, 5–10 s per integration, and is covered by the thorough
-        profile's default instance)."""
+        """Instances with α ∈ [0.2, 0.5], λ ∈ [0.05, 0.5] (inside the range of
+        docs/theory/regression.md §5.3; smaller λ is as exact but stiffer, 5–10 s per integration,
+        and is covered by the thorough profile's default instance)."""
         from hypothesis import strategies as st
 
         @st.composite
@@ -268,6 +268,7 @@ class MomentumImplicitBias(Claim):
     def notes(self, instance, prediction, simulation) -> list[str]:
         return ["Prediction and simulation share one MGF integration: the prediction uses only "
                 "its path integrals ∫(ṡ/s)², ∫(ḋ/d)², the simulation only its limit point.",
-                "The no-β̃₀ errors quoted in theory sheet §5.3 (5e-5, 7.8e-4, 4.6e-3) are "
+                "The no-β̃₀ errors quoted in docs/theory/regression.md §5.3 (5e-5, 7.8e-4, 4.6e-3) "
+                "are "
                 "max-abs errors; the relative 2-norm errors of this check are ~2× larger "
                 "(1.0e-4, 1.6e-3, 9.1e-3 at λ = 0.05, 0.2, 0.5 on seed 0)."]

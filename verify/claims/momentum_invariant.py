@@ -43,7 +43,7 @@ def _gaussian_instance(seed: int, n: int, d: int, name: str, **params: Any) -> I
 class MomentumInvariant(Claim):
     r"""Heavy ball with equal ``λ = γ/(1−β_m)²`` follows one momentum-gradient-flow path.
 
-    Theorem (Papazov, Pesme & Flammarion, AISTATS 2024, arXiv:2403.05293, §3 "momentum gradient
+    Theorem (Papazov, Pesme & Flammarion, AISTATS 2024, arXiv:2403.05293, Sec. 3 "momentum gradient
     flow"; theorem number not verified): as ``β_m → 1`` heavy ball with stepsize ``γ`` tracks
     the MGF ``λẅ + ẇ + ∇F(w) = 0``, ``ẇ(0) = 0``, with ``λ = γ/(1−β_m)²`` and time
     ``t_k = kγ/(1−β_m)``. Derived with SymPy in
@@ -68,7 +68,7 @@ class MomentumInvariant(Claim):
 
     id = "momentum-invariant"
     title = "Heavy-ball paths depend on λ = γ/(1−β)² only (momentum gradient flow)"
-    reference = papazov2024("§3, momentum gradient flow and λ = γ/(1−β)² (theorem no. "
+    reference = papazov2024("Sec. 3, momentum gradient flow and λ = γ/(1−β)² (theorem no. "
                             "unverified)")
     kind = "order"
     statement = (
@@ -220,7 +220,8 @@ class MomentumInvariant(Claim):
         )]
 
     def notes(self, instance, prediction, simulation) -> list[str]:
-        return ["Theory sheet §5.2 (n=20, d=40, α=0.1, λ=0.5) quotes path errors 4.2e-2 … 1.7e-3 "
+        return ["docs/theory/regression.md §5.2 (n=20, d=40, α=0.1, λ=0.5) quotes path errors "
+                "4.2e-2 … 1.7e-3 "
                 "for β_m = 0.5 … 0.98 (C ≈ 0.085); this check measures 5.5e-2 … 2.2e-3 on its "
                 "seed-0 instance (C ≈ 0.11): same order, constant instance dependent."]
 

@@ -43,7 +43,7 @@ class MomentumSparsity(Claim):
     r"""Small λ helps sparse recovery: test error non-decreasing in λ, ~independent of β_m.
 
     Claim (Papazov, Pesme & Flammarion, AISTATS 2024, arXiv:2403.05293, abstract: "small values
-    of λ help to recover sparse solutions"; quantified in ``theory/regression.md`` §5.4): on
+    of λ help to recover sparse solutions"; quantified in ``docs/theory/regression.md`` §5.4): on
     sparse recovery (Gaussian ``X``, ``n = 30``, ``d = 100``, 3-sparse ``β*``, ``α = 0.1``)
     heavy ball run for 400 time units reaches a test error ``‖β − β*‖/‖β*‖`` that is
     non-decreasing in ``λ`` (``λ = 0``: the gradient-flow limit ``argmin ψ_α``) and, at equal

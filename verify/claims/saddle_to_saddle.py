@@ -185,9 +185,9 @@ class SaddleToSaddle(Claim):
     def predict(self, instance: Instance) -> Prediction:
         path = saddle_to_saddle(instance.X, instance.y)
         beta_l1, cert = min_l1_interpolator_cvxpy(instance.X, instance.y)
-        # First jump at finite α (sheet §2.4, [DER]): the entering coordinate follows the
-        # logistic law db/dτ = 2 log(1/α) G b (1 − b/β₁) from b(0) = α²/2, so the half-distance
-        # time is t₁ + log(2|β₁|)/(2 G log(1/α)), with G = ‖∇L(0)‖_∞ = 1/t₁.
+        # First jump at finite α (docs/theory/classification.md §2.4, [DER]): the entering
+        # # coordinate follows the logistic law db/dτ = 2 log(1/α) G b (1 − b/β₁) from b(0) = α²/2,
+        # # so the half-distance time is t₁ + log(2|β₁|)/(2 G log(1/α)), with G = ‖∇L(0)‖_∞ = 1/t₁.
         c1 = float(np.log(2.0 * np.max(np.abs(path.saddles[0]))) * path.times[0] / 2.0)
         return Prediction(
             label="Algorithm 1 (saddle-to-saddle)",

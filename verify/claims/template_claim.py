@@ -19,7 +19,7 @@ Assumptions
 Reference
 ---------
 S. Gunasekar, J. D. Lee, D. Soudry and N. Srebro (2018), "Characterizing implicit bias in
-terms of optimization geometry", ICML 2018 (PMLR 80), §2 (the least-squares case),
+terms of optimization geometry", ICML 2018 (PMLR 80), Sec. 2 (the least-squares case),
 arXiv:1802.08246.
 
 Tolerances and where they come from
@@ -74,7 +74,7 @@ CONTRACTION_TARGET, MAX_STEPS = 1e-12, 200_000
 class MinNormLeastSquares(Claim):
     """Gradient descent from zero on least squares converges to the min-ℓ2 interpolator X⁺y.
 
-    Theorem (Gunasekar, Lee, Soudry & Srebro, ICML 2018, §2, arXiv:1802.08246): for
+    Theorem (Gunasekar, Lee, Soudry & Srebro, ICML 2018, Sec. 2, arXiv:1802.08246): for
     ``n < d``, full-row-rank ``X`` and ``0 < η < 2/λ_max(XᵀX/n)``, GD from ``β_0 = 0`` on
     ``‖Xβ − y‖²/(2n)`` converges to ``argmin{‖β‖₂ : Xβ = y} = X⁺y``.
     """
@@ -86,7 +86,7 @@ class MinNormLeastSquares(Claim):
         year=2018,
         title="Characterizing implicit bias in terms of optimization geometry",
         venue="ICML 2018 (PMLR 80)",
-        theorem="§2, least squares",
+        theorem="Sec. 2, least squares",
         arxiv="1802.08246",
     )
     kind = "tight"
