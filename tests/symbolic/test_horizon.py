@@ -1,7 +1,7 @@
-"""Horizon functions of the theory sheet's table (classification-and-dynamics.md §1.2).
+"""Horizon functions of the table of known potentials, and the checked hypotheses.
 
-Expected values are the sheet's; the regular-variation shortcut used by the code is cross-checked
-against the sheet's *definition* ``h(x) = lim ϕ(s x)/ϕ(s)`` evaluated with SymPy at rational x.
+The regular-variation shortcut used by the code is cross-checked against the *definition*
+``h(x) = lim ϕ(s x)/ϕ(s)`` evaluated with SymPy at rational x.
 """
 
 from __future__ import annotations
@@ -11,12 +11,16 @@ import sympy as sp
 
 from dln_verify.symbolic.derivation import Derivation
 from dln_verify.symbolic.horizon import (
+    BUILTIN_POTENTIALS,
     HorizonUndecidable,
+    OutsideAssumptions,
+    WorkBoundExceeded,
     derive_horizon,
     horizon_function,
     hyperbolic_entropy,
     parse_potential,
 )
+from dln_verify.symbolic.parsing import ExpressionError, parse_expression
 
 x = sp.Symbol("x", real=True)
 s = sp.Symbol("s", positive=True)
@@ -92,25 +96,86 @@ def test_one_sided_infinite_gauge():
 
 
 @pytest.mark.parametrize(
-    ("expr", "fragment"),
+    ("expr", "hypothesis", "fragment"),
     [
-        ("exp(x) - x", "non-coercive gradient"),
-        ("Abs(x)", "non-coercive gradient"),
-        ("log(x)", "not defined"),
-        ("x*log(x)", "not defined"),
-        ("1/(1 - x**2)", "not defined"),
-        ("-x**2", "not convex"),
-        ("exp(x) + exp(-2*x)", "different rates"),
-        ("x**2 + a", "parameters"),
-        ("x**2 + (", "cannot parse"),
-        ("3", "does not depend"),
+        ("exp(x) - x", "coercive-gradient", "non-coercive gradient"),
+        ("x*atan(x)", "coercive-gradient", "non-coercive gradient"),
+        ("Abs(x)", "C2", "ϕ' jumps at x = 0"),
+        ("x*Abs(x)", "C2", "ϕ'' jumps at x = 0"),
+        ("x**2 + x*Abs(x)", "C2", "ϕ'' jumps at x = 0"),
+        ("Abs(x)**1.5", "C2", "ϕ'' is unbounded"),
+        ("log(x)", "domain", "not defined"),
+        ("x*log(x)", "domain", "not defined"),
+        ("1/(1 - x**2)", "domain", "not defined"),
+        ("-x**2", "strictly-convex", "not strictly convex"),
+        ("x**6 - x**2", "strictly-convex", "not convex"),
+        ("x**2 + 3*sin(x)", "strictly-convex", "not convex"),
+        ("x**2 - exp(-10**8*x**2)", "strictly-convex", "not convex"),
+        ("3", "strictly-convex", "does not depend"),
     ],
 )
-def test_refusals_are_readable_value_errors(expr, fragment):
-    with pytest.raises(HorizonUndecidable, match=fragment) as info:
+def test_refusals_are_decided_outside_assumptions(expr, hypothesis, fragment):
+    with pytest.raises(OutsideAssumptions, match=fragment) as info:
+        derive_horizon(expr, option="--potential")
+    exc = info.value
+    assert isinstance(exc, ValueError) and not isinstance(exc, ExpressionError)
+    assert (exc.hypothesis, exc.decided) == (hypothesis, True)
+    assert str(exc).startswith("--potential: ") and "\n" not in str(exc)
+
+
+def test_different_exponential_rates_are_horizon_undecidable():
+    with pytest.raises(HorizonUndecidable, match="different rates") as info:
+        derive_horizon("exp(x) + exp(-2*x)")
+    assert info.value.hypothesis == "horizon-limit" and not info.value.decided
+    assert str(info.value).startswith("EXPR: ")
+
+
+def test_convexity_not_provable_is_undecided_not_accepted():
+    """cosh(x) + sin(x) is convex, but nothing here proves it: refused, marked undecided."""
+    phi = sp.cosh(x) + sp.sin(x) * sp.exp(-x**2)
+    with pytest.raises(OutsideAssumptions) as info:
+        horizon_function(phi, x)
+    assert info.value.decided is False and info.value.hypothesis == "strictly-convex"
+
+
+def test_work_bound_is_in_sympy_units():
+    big = sum(sp.cosh(k * x) / (k + 1) for k in range(1, 120))
+    with pytest.raises(WorkBoundExceeded, match="count_ops") as info:
+        horizon_function(big, x, option="--potential")
+    assert isinstance(info.value, OutsideAssumptions) and str(info.value).startswith("--potential")
+
+
+@pytest.mark.parametrize(
+    ("expr", "fragment"),
+    [
+        ("x**2 + a", "name 'a' is not allowed"),
+        ("y**2", "name 'y' is not allowed"),
+        ("x**2 + (", "cannot parse"),
+        ("x**2 + floor(x)", "name 'floor' is not allowed"),
+    ],
+)
+def test_parse_errors_are_expression_errors(expr, fragment):
+    with pytest.raises(ExpressionError, match=fragment) as info:
         derive_horizon(expr)
-    assert isinstance(info.value, ValueError)
-    assert "\n" not in str(info.value)
+    assert not isinstance(info.value, OutsideAssumptions)
+    assert str(info.value).startswith("EXPR: ") and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("expr", ["Abs(x)**3/3", "Abs(x)**(5/2)", "Abs(x - 1)**3 + x**2",
+                                  "x**2 + sin(x)", "exp(x**2)"])
+def test_c2_potentials_with_abs_or_bounded_terms_are_accepted(expr):
+    hf = derive_horizon(expr)
+    assert hf.results["kind"] in {"lp", "linf"}
+
+
+def test_builtins_pass_the_hypotheses_and_keep_their_horizon():
+    expected = {"quadratic": ("lp", 2), "cubic": ("lp", 3), "quartic": ("lp", 4),
+                "xlog": ("lp", 2), "hypentropy": ("lp", 1), "cosh": ("linf", None),
+                "asymmetric": ("gauge", 2)}
+    assert set(expected) == set(BUILTIN_POTENTIALS)
+    for name, (kind, p) in expected.items():
+        hf = horizon_function(*parse_potential(name))
+        assert (hf.kind, hf.p) == (kind, p), name
 
 
 def test_derive_horizon_json_keys():
@@ -119,13 +184,25 @@ def test_derive_horizon_json_keys():
     assert list(d.results)[:4] == ["kind", "p", "h_pos", "h_neg"]
     js = d.to_json_dict()
     assert js["kind"] == "gauge" and js["p"] == 2
-    assert sp.sympify(js["h_neg"], locals={"x": x}) == 4 * x**2
+    assert parse_expression(js["h_neg"]) == 4 * x**2
     d2 = derive_horizon("Abs(x)**3/3").to_json_dict()
     assert d2["kind"] == "lp" and d2["p"] == 3
 
 
-def test_parse_potential_other_variable_and_builtin_names():
-    expr, var = parse_potential("t**2/2")
-    assert var.name == "t" and var.is_real
+def test_parse_potential_only_x_and_builtin_names():
+    with pytest.raises(ExpressionError, match="--potential: name 't' is not allowed"):
+        parse_potential("t**2/2")
+    with pytest.raises(ExpressionError, match="^-p: name 'y'"):
+        parse_potential("y**2", option="-p")
     expr, var = parse_potential("cosh")
-    assert expr == sp.cosh(var) - 1
+    assert expr == sp.cosh(var) - 1 and var.is_real
+    expr, var = parse_potential(" x**2 + x**4 ")
+    assert expr == x**2 + x**4 and var == x
+
+
+def test_hyperbolic_entropy_alpha_is_parsed_not_evaluated():
+    assert hyperbolic_entropy("1/10") == hyperbolic_entropy(0.1)
+    with pytest.raises(ExpressionError, match="^alpha: "):
+        hyperbolic_entropy("__import__('os')")
+    with pytest.raises(ValueError, match="positive"):
+        hyperbolic_entropy("-1")
