@@ -536,10 +536,16 @@ class Claim(ABC):
         """Predict, simulate, compare and run every negative control on ``instance``."""
         start = time.perf_counter()
         prediction = self.predict(instance)
-        simulation = self.simulate(instance)
-        notes = list(self.notes(instance, prediction, simulation))
         controls: list[ControlOutcome] = []
         figures: list[FigureSpec] = []
+        if prediction.certificate.get("accepted") is False:
+            # A rejected certificate stops the check before any simulation is spent on it.
+            simulation = Simulation({}, info={"reason": "not simulated: the prediction's "
+                                              "certificate was rejected"})
+            notes = ["not simulated: the prediction's solver certificate was rejected"]
+        else:
+            simulation = self.simulate(instance)
+            notes = list(self.notes(instance, prediction, simulation))
         if prediction.certificate.get("accepted") is False:
             # A failed solve says nothing about the theorem: report it, never compare it.
             status = "error"
