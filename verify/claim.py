@@ -24,6 +24,7 @@ import numpy as np
 
 from dln_verify.numeric.instances import Instance
 from dln_verify.numeric.validation import check_seed
+from dln_verify.symbolic.errors import OutsideAssumptions
 
 __all__ = [
     "Kind",
@@ -514,9 +515,32 @@ class Claim(ABC):
 
     # -- orchestration ------------------------------------------------------------------------
     def check(self, seed: int = 0, profile: str = "quick", **options: Any) -> Evidence:
-        """Build the default instance for ``seed`` and check it (see :meth:`check_instance`)."""
-        instance = self.build_instance(seed=seed, profile=profile, **options)
+        """Build the default instance for ``seed`` and check it (see :meth:`check_instance`).
+
+        An input that the theorem does not cover (a potential whose hypotheses SymPy refutes or
+        cannot decide: :class:`~dln_verify.symbolic.errors.OutsideAssumptions`) gives status
+        ``outside-assumptions`` with the reason, never pass or fail.
+        """
+        try:
+            instance = self.build_instance(seed=seed, profile=profile, **options)
+        except OutsideAssumptions as exc:
+            return self.undecided_evidence(seed, profile, options, str(exc))
         return self.check_instance(instance, profile=profile)
+
+    def undecided_evidence(self, seed: int, profile: str, options: Mapping[str, Any],
+                           reason: str) -> Evidence:
+        """The record of a check that stopped because its input is outside the theorem."""
+        return Evidence(
+            claim=self.id, title=self.title, kind=self.kind, status="outside-assumptions",
+            passed=False, metric="none", metrics={}, tolerance={},
+            seed=seed, profile=profile,
+            parameters={k: v for k, v in options.items() if isinstance(v, str | int | float)},
+            controls=(), message=f"outside-assumptions: {reason}",
+            reference=self.reference.cite(), statement=self.statement.strip(),
+            tolerance_note=self.tolerance_note.strip(),
+            tolerances=tuple(t.as_dict() for t in self.tolerances),
+            reference_short=self.reference.short,
+        )
 
     def build_instance(self, seed: int = 0, profile: str = "quick", **options: Any) -> Instance:
         """Validate ``profile`` and ``options`` (ValueError naming them) and build the instance."""

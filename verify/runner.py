@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from dln_verify.symbolic.errors import OutsideAssumptions
 from dln_verify.verify import registry
 from dln_verify.verify.claim import PROFILES, Evidence
 
@@ -53,16 +54,23 @@ def run_claims(
         if progress and len(takers) < len(claims):
             progress(f"note: option --{key} applies only to {', '.join(takers)}")
     # Build every instance first: bad input fails before any simulation starts.
-    instances = [
-        claim.build_instance(seed=seed, profile=profile,
-                             **{key: val for key, val in options.items() if key in claim.options})
-        for claim in claims
-    ]
+    instances: list[Any] = []
+    for claim in claims:
+        mine = {key: val for key, val in options.items() if key in claim.options}
+        try:
+            instances.append(claim.build_instance(seed=seed, profile=profile, **mine))
+        except OutsideAssumptions as exc:  # not bad input: the theorem does not cover it
+            instances.append(claim.undecided_evidence(seed, profile, mine, str(exc)))
     results = []
     for k, (claim, instance) in enumerate(zip(claims, instances, strict=True), 1):
         if progress:
             progress(f"[{k}/{len(claims)}] {claim.id} ...")
         start = time.perf_counter()
+        if isinstance(instance, Evidence):
+            results.append(instance)
+            if progress:
+                progress(f"[{k}/{len(claims)}] {claim.id}: {instance.status}")
+            continue
         try:
             evidence = claim.check_instance(instance, profile=profile)
         except Exception as exc:  # noqa: BLE001 - recorded as an error verdict, not hidden
