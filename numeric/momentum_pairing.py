@@ -61,7 +61,7 @@ def schedule_at_equal_lambda(lam: float, momenta) -> MomentumSchedule:
     Examples
     --------
     >>> s = schedule_at_equal_lambda(0.5, [0.5, 0.9])
-    >>> [round(g, 12) for g in s.stepsizes], s.lam_expression
+    >>> [round(float(g), 12) for g in s.stepsizes], s.lam_expression
     ([0.125, 0.005], 'gamma/(1 - beta_m)**2')
     """
     lam = float(check_positive(lam, "lam"))
