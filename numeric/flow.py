@@ -87,15 +87,7 @@ class FlowResult:
     message: str
     time_unit: str = "t"
 
-    @property
-    def t(self) -> np.ndarray:
-        """Legacy alias of `times` (to be removed)."""
-        return self.times
 
-    @property
-    def beta_final(self) -> np.ndarray:
-        """Legacy alias of `final_beta` (to be removed)."""
-        return self.final_beta
 
 
 def _check_max_steps(max_steps) -> int:

@@ -162,11 +162,6 @@ class GDResult:
     time_unit: str = "iteration"
 
     @property
-    def record_steps(self) -> np.ndarray:
-        """Legacy alias of `times` (to be removed)."""
-        return self.times
-
-    @property
     def alpha_inf(self) -> np.ndarray:
         """``α_∞ = α₀ ⊙ exp(−gain/2)`` (Even et al. 2023, Thm. 1)."""
         return self.alpha0 * np.exp(-0.5 * self.gain)

@@ -408,16 +408,6 @@ class MGFResult:
     GRAZING = 1e-3
 
     @property
-    def status(self) -> str:
-        """Legacy alias of `message` (to be removed)."""
-        return self.message
-
-    @property
-    def success(self) -> bool:
-        """Legacy alias of `converged` (to be removed)."""
-        return self.converged
-
-    @property
     def in_range(self) -> bool:
         """True if ``u ± v`` stayed away from zero (``min_ratio > GRAZING``) and the
         integration reached ``t_max``: the implicit-regularisation formula applies."""

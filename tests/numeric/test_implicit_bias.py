@@ -71,7 +71,7 @@ def test_prediction_matches_dual_gradient_flow(n, extra, log_alpha, seed):
     assert sol.certificate.accepted, sol.certificate
     flow = gradient_flow_dual(X, y, alpha, t_max=1e9)
     assert flow.converged, flow.message
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
 
 
 @pytest.mark.slow
@@ -81,7 +81,7 @@ def test_prediction_matches_dual_flow_large(alpha):
     sol = implicit_bias_solution(X, y, alpha)
     flow = gradient_flow_dual(X, y, alpha, t_max=1e9)
     assert flow.converged, flow.message
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
 
 
 @pytest.mark.parametrize("alpha", [0.1, 1.0, 10.0])
@@ -92,7 +92,7 @@ def test_prediction_matches_raw_uv_flow(alpha):
     flow = gradient_flow_uv(X, y, u0, v0, t_max=1e5)
     assert flow.converged, flow.message
     sol = implicit_bias_solution(X, y, alpha)
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
 
 
 def test_unbalanced_init_needs_the_reference_point():
@@ -107,8 +107,8 @@ def test_unbalanced_init_needs_the_reference_point():
     assert flow.converged, flow.message
     with_ref = implicit_bias_solution(X, y, alpha_t, reference=beta0)
     without = implicit_bias_solution(X, y, alpha_t)
-    assert _rel(flow.beta_final, with_ref.beta) <= 1e-8
-    assert _rel(flow.beta_final, without.beta) >= 1e-2
+    assert _rel(flow.final_beta, with_ref.beta) <= 1e-8
+    assert _rel(flow.final_beta, without.beta) >= 1e-2
 
 
 @pytest.mark.parametrize("alpha", [0.5, 1.0])
@@ -120,10 +120,10 @@ def test_depth3_matches_raw_flow(alpha):
     assert sol.certificate.accepted, sol.certificate
     flow = gradient_flow_depth(X, y, alpha, 3, t_max=1e5)
     assert flow.converged, flow.message
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
     # the depth-2 potential at the same scale is a different prediction
     wrong = implicit_bias_solution(X, y, np.sqrt(2.0) * alpha)
-    assert _rel(flow.beta_final, wrong.beta) >= 1e-4
+    assert _rel(flow.final_beta, wrong.beta) >= 1e-4
 
 
 @pytest.mark.slow
@@ -132,7 +132,7 @@ def test_depth3_small_alpha_matches_raw_flow():
     sol = implicit_bias_solution(X, y, 0.05, depth=3)
     flow = gradient_flow_depth(X, y, 0.05, 3, t_max=1e5)
     assert flow.converged
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
 
 
 def test_depth2_flow_of_depth_module_is_woodworth_q():
@@ -141,8 +141,8 @@ def test_depth2_flow_of_depth_module_is_woodworth_q():
     flow = gradient_flow_depth(X, y, 0.3, 2, t_max=1e5)
     sol = implicit_bias_solution(X, y, np.sqrt(2.0) * 0.3)
     assert flow.converged
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
-    assert _rel(flow.beta_final, implicit_bias_solution(X, y, 0.3).beta) >= 1e-3
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, implicit_bias_solution(X, y, 0.3).beta) >= 1e-3
 
 
 @pytest.mark.parametrize("alpha", [1e-30, 1e-3, 0.1, 1.0, 10.0, 1e3])
@@ -201,7 +201,7 @@ def test_vector_alpha_matches_dual_flow():
     sol = implicit_bias_solution(X, y, alpha)
     flow = gradient_flow_dual(X, y, alpha, t_max=1e7)
     assert sol.certificate.accepted and flow.converged
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
 
 
 def test_auto_falls_back_to_cvxpy_and_says_so(monkeypatch):
@@ -265,7 +265,7 @@ def test_vector_alpha_spanning_thirty_decades():
     assert sol.certificate.accepted, sol.certificate
     flow = gradient_flow_dual(X, y, alpha, t_max=1e12)
     assert flow.converged, flow.message
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
 
 
 @given(
@@ -282,7 +282,7 @@ def test_prediction_matches_raw_uv_flow_property(n, extra, log_alpha, seed):
     flow = gradient_flow_uv(X, y, u0, v0, t_max=1e6)
     assert flow.converged, flow.message
     sol = implicit_bias_solution(X, y, alpha)
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
 
 
 @pytest.mark.parametrize(("depth", "alpha"), [(4, 0.2), (5, 0.3)])
@@ -292,7 +292,7 @@ def test_deeper_networks_match_raw_flow(depth, alpha):
     assert sol.certificate.accepted
     flow = gradient_flow_depth(X, y, alpha, depth, t_max=1e6)
     assert flow.converged, flow.message
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
 
 
 @pytest.mark.parametrize("depth", [3, 4, 5])
@@ -319,7 +319,7 @@ def test_prediction_matches_dual_gradient_flow_large(n, d, log_alpha, seed):
     assert sol.certificate.accepted, sol.certificate
     flow = gradient_flow_dual(X, y, alpha, t_max=1e9)
     assert flow.converged, flow.message
-    assert _rel(flow.beta_final, sol.beta) <= 1e-8
+    assert _rel(flow.final_beta, sol.beta) <= 1e-8
 
 
 # --- review fixes: residuals relative to ‖y‖ ---------------------------------------------------
