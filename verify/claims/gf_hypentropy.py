@@ -70,7 +70,7 @@ def flow_horizon(X, alpha_sq) -> float:
     a2 = float(np.min(np.asarray(alpha_sq, dtype=float)))
     if not (lam_min > 0 and a2 > 0):
         return FLOW_HORIZON
-    return max(FLOW_HORIZON, n * np.log(1.0 / FLOW_TOL) / (2.0 * a2 * lam_min))
+    return float(max(FLOW_HORIZON, n * np.log(1.0 / FLOW_TOL) / (2.0 * a2 * lam_min)))
 #: supported --alpha range (house convention): inside it the raw ODE reaches a 1e-10 residual
 #: before t = 4000 and every negative control stays at least 1e-5 away from the prediction
 #: (measured at the ends of the range)
