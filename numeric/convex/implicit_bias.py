@@ -50,12 +50,16 @@ residuals, never by solver status.
 from __future__ import annotations
 
 import numbers
+import threading
 import time
 import warnings
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 
 from dln_verify.numeric.convex.certificate import Certificate
 from dln_verify.numeric.convex.norms import power_of_two_scale, safe_norm
@@ -317,23 +321,194 @@ def h_depth_inverse(z, depth: int, log_z=None) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _range_distance(X: np.ndarray, theta: np.ndarray, Q: np.ndarray | None = None) -> float:
+def _range_distance(X: np.ndarray, theta: np.ndarray, factor=None) -> float:
     """Relative distance ``‖θ − P θ‖ / ‖θ‖`` of ``θ`` from ``range(Xᵀ)`` (``P`` orthogonal).
 
-    Uses a reduced QR factorisation ``Xᵀ = QR`` and projects twice (re-orthogonalisation), so
-    the result is accurate to ~1e-16 even for ``‖θ − Pθ‖ ≪ ‖θ‖``.
+    ``factor`` is the :class:`_DataFactor` of ``X`` (computed when None): the projection is
+    ``P = Xᵀ G⁻¹ X`` through the Cholesky factor of the row-equilibrated Gram matrix
+    ``G = D⁻¹XXᵀD⁻¹`` when ``X`` is well conditioned (``cond ≲ 10³``), and ``P = QQᵀ`` through a
+    reduced QR factorisation ``Xᵀ = QR`` otherwise. Either way the projection is applied twice
+    (re-orthogonalisation), so the result is accurate to ~1e-16 even for ``‖θ − Pθ‖ ≪ ‖θ‖``.
     """
     if not np.all(np.isfinite(theta)):
         return float("inf")
     norm = float(safe_norm(theta))
     if norm == 0.0:
         return 0.0
-    if Q is None:
-        Q, _ = np.linalg.qr(X.T)
+    if factor is None:
+        factor = _data_factor(X)
     r = theta / norm
-    r = r - Q @ (Q.T @ r)
-    r = r - Q @ (Q.T @ r)
+    r = r - factor.project(X, r)
+    r = r - factor.project(X, r)
     return float(np.linalg.norm(r))
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-dataset factorisation (computed once per X, reused across α, controls and claims)
+# ---------------------------------------------------------------------------------------------
+
+#: the Gram path is used when the reciprocal condition number of the equilibrated Cholesky factor
+#: (≈ 1/cond(X)) is at least this: one projection through G⁻¹ is then accurate to ~eps·cond² ≤
+#: 1e-10 and the second pass brings it to rounding level; otherwise the QR path (as before)
+_GRAM_RCOND_MIN = 1e-3
+#: |log2 max|X|| beyond which products with X are formed on exactly rescaled row blocks
+_DIRECT_SCALE_LIMIT = 64
+_CACHE_SIZE = 4
+_factor_cache: OrderedDict[int, tuple] = OrderedDict()
+_factor_lock = threading.Lock()
+_factor_stats = {"computed": 0, "reused": 0}
+
+
+def _scaled_matvec(X: np.ndarray, v: np.ndarray, k: int) -> np.ndarray:
+    """``(2^{-k} X) @ v`` without forming ``2^{-k} X`` when that is exact to rounding.
+
+    For ``|k| ≤ 64`` the power-of-two scale is applied to the result (bitwise the same unless a
+    product is subnormal or the result overflows, which is then redone); beyond, the scaled
+    matrix is formed in row blocks of at most ~4 MB (no full n×d copy).
+    """
+    if abs(k) <= _DIRECT_SCALE_LIMIT:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            out = np.ldexp(X @ v, -k)
+        if np.all(np.isfinite(out)) and float(np.max(np.abs(out), initial=0.0)) < 2.0**900:
+            return out
+    n, d = X.shape
+    rows = max(1, min(n, (1 << 19) // max(d, 1)))
+    out = np.empty(n, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for i in range(0, n, rows):
+            out[i:i + rows] = np.ldexp(X[i:i + rows], -k) @ v
+    return out
+
+
+def _gram_upper(X: np.ndarray) -> np.ndarray:
+    """``X Xᵀ`` as a symmetric rank-k update (numpy dispatches ``A @ A.T`` to BLAS syrk)."""
+    return X @ X.T
+
+
+@dataclass(frozen=True)
+class _DataFactor:
+    """Factorisation of a design ``X`` (n, d), full row rank, for projections onto range(Xᵀ).
+
+    ``gram`` is the Gram matrix of ``2^{-gram_k} X`` (``gram_k = 0`` unless ``max|X|`` lies
+    beyond ``2^{±64}``, then ``gram_k = kt``, ``max|X| ∈ 2^{kt}[0.5, 1)``); ``chol`` the upper
+    Cholesky factor of the equilibrated Gram matrix ``D⁻¹GD⁻¹`` (``D = √diag G``) or None;
+    ``Q`` the reduced QR factor of ``Xᵀ`` (only when the Gram path is not accurate enough).
+    """
+
+    shape: tuple[int, int]
+    kt: int
+    gram: np.ndarray
+    gram_k: int
+    scale: np.ndarray | None
+    chol: np.ndarray | None
+    Q: np.ndarray | None
+
+    def gram_of(self, k: int) -> np.ndarray:
+        """The Gram matrix of ``2^{-k} X`` (exact power-of-two rescaling of :attr:`gram`)."""
+        if k == self.gram_k:
+            return self.gram
+        with np.errstate(over="ignore", under="ignore"):
+            return np.ldexp(self.gram, -2 * (k - self.gram_k))
+
+    def project(self, X: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """``P r`` with ``P`` the orthogonal projector onto ``range(Xᵀ)``."""
+        if self.Q is not None:
+            return self.Q @ (self.Q.T @ r)
+        k = self.kt if abs(self.kt) > _DIRECT_SCALE_LIMIT else 0
+        xr = _scaled_matvec(X, r, k) / self.scale
+        c = scipy.linalg.cho_solve((self.chol, False), xr, check_finite=False) / self.scale
+        if k == 0:
+            return X.T @ c
+        n, d = X.shape
+        rows = max(1, min(n, (1 << 19) // max(d, 1)))
+        out = np.zeros(d)
+        for i in range(0, n, rows):
+            out += np.ldexp(X[i:i + rows], -k).T @ c[i:i + rows]
+        return out
+
+
+def _compute_factor(X: np.ndarray) -> _DataFactor:
+    n, d = X.shape
+    kt = power_of_two_scale(X)
+    chol = scale = None
+    # extreme scales: the Gram matrix of the exactly rescaled 2^{-kt} X (one copy of X)
+    Xg = np.ldexp(X, -kt) if abs(kt) > _DIRECT_SCALE_LIMIT else None
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        G = _gram_upper(X if Xg is None else Xg)
+    dg = np.diag(G).copy()
+    if np.all(np.isfinite(G)) and np.all(dg > 0) and np.all(np.isfinite(dg)):
+        scale = np.sqrt(dg)
+        Gs = G / scale[:, None] / scale[None, :]
+        try:
+            U, info = scipy.linalg.lapack.dpotrf(Gs, lower=0, clean=1, overwrite_a=0)
+        except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - defensive
+            info = 1
+        if info == 0:
+            rcond, info_c = scipy.linalg.lapack.dtrcon(U, norm="1", uplo="U", diag="N")
+            if info_c == 0 and np.isfinite(rcond) and rcond >= _GRAM_RCOND_MIN:
+                chol = U
+    gram_k = 0 if Xg is None else kt
+    if chol is not None:
+        return _DataFactor((n, d), kt, G, gram_k, scale, chol, None)
+    # ill-conditioned or rank deficient: one reduced QR of Xᵀ decides the rank (as before)
+    Xq = X if Xg is None else Xg
+    Q, R = np.linalg.qr(Xq.T)
+    diag = np.abs(np.diag(R))
+    if diag.min() <= max(n, d) * np.finfo(float).eps * diag.max():
+        raise ValueError("X must have full row rank (rank n) so that Xβ = y is feasible")
+    return _DataFactor((n, d), kt, G, gram_k, None, None, Q)
+
+
+def _checksum(X: np.ndarray) -> np.ndarray:
+    """A cheap fingerprint of the contents of ``X`` (one matrix-vector product, n·d flops)."""
+    d = X.shape[1]
+    v = 1.0 + np.cos(0.7 * np.arange(d)) / 3.0
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        return X @ v
+
+
+def _data_factor(X: np.ndarray) -> _DataFactor:
+    """The :class:`_DataFactor` of ``X``, reused while the same unchanged array is passed again.
+
+    A small cache (:data:`_CACHE_SIZE` entries) keyed by the array's identity, held through a
+    weak reference (an entry dies with its array), and checked against its shape, strides and a
+    content fingerprint (:func:`_checksum`), so that an array modified in place is refactored.
+    ValueError if ``X`` does not have full row rank.
+    """
+    key = id(X)
+    fp = None
+    with _factor_lock:
+        entry = _factor_cache.get(key)
+    if entry is not None:
+        ref, shape, strides, fp_old, factor = entry
+        if ref() is X and X.shape == shape and X.strides == strides:
+            fp = _checksum(X)
+            if np.array_equal(fp, fp_old):
+                with _factor_lock:
+                    _factor_cache.move_to_end(key)
+                    _factor_stats["reused"] += 1
+                return factor
+    factor = _compute_factor(X)
+    if fp is None:
+        fp = _checksum(X)
+    try:
+        ref = weakref.ref(X, lambda _r, k=key: _drop_factor(k, _r))
+    except TypeError:  # pragma: no cover - every ndarray supports weak references
+        return factor
+    with _factor_lock:
+        _factor_stats["computed"] += 1
+        _factor_cache[key] = (ref, X.shape, X.strides, fp, factor)
+        _factor_cache.move_to_end(key)
+        while len(_factor_cache) > _CACHE_SIZE:
+            _factor_cache.popitem(last=False)
+    return factor
+
+
+def _drop_factor(key: int, ref) -> None:
+    with _factor_lock:
+        entry = _factor_cache.get(key)
+        if entry is not None and entry[0] is ref:
+            del _factor_cache[key]
 
 
 def _log_alpha(alpha, d: int) -> np.ndarray:
@@ -375,7 +550,7 @@ def certify_implicit_bias(
         ``θ = 0`` (e.g. ``β = β̃₀``) lies in ``range(Xᵀ)``, so its KKT residual is exactly 0;
         such a ``β`` is judged by the primal residual, which is 1 for ``β = 0`` and ``y ≠ 0``.
     """
-    X, y, Q = _check_data(X, y)
+    X, y, factor = _check_data(X, y)
     n, d = X.shape
     beta = as_finite_array(beta, "beta", ndim=1)
     if beta.shape[0] != d:
@@ -384,10 +559,10 @@ def certify_implicit_bias(
     depth = _check_depth(depth, reference)
     tol = check_positive(tol, "tol")
     reference = _check_reference(reference, d)
-    return _certify(X, y, Q, beta, _log_alpha(alpha, d), reference, depth, tol)
+    return _certify(X, y, factor, beta, _log_alpha(alpha, d), reference, depth, tol)
 
 
-def _certify(X, y, Q, beta, log_alpha, reference, depth, tol) -> Certificate:
+def _certify(X, y, factor, beta, log_alpha, reference, depth, tol) -> Certificate:
     # relative to ‖y‖ (y ≢ 0 is enforced by check_regression_data), so the certificate is
     # invariant under y → s·y and a tiny y does not make every small β "accepted". Computed in
     # units where max|X| and max|y| lie in [0.5, 1) (exact power-of-two rescaling) and with
@@ -396,7 +571,7 @@ def _certify(X, y, Q, beta, log_alpha, reference, depth, tol) -> Certificate:
     ys = np.ldexp(y, -ks)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         bs = np.ldexp(beta, kt - ks)
-        rs = np.ldexp(X, -kt) @ bs - ys
+        rs = _scaled_matvec(X, bs, kt) - ys
     primal = float(safe_norm(rs) / safe_norm(ys))
     if not np.isfinite(primal):
         primal = float("inf")
@@ -406,7 +581,7 @@ def _certify(X, y, Q, beta, log_alpha, reference, depth, tol) -> Certificate:
         with np.errstate(divide="ignore"):
             log_z = np.log(np.abs(beta)) - depth * log_alpha
         theta = h_depth_inverse(np.sign(beta), depth, log_z=log_z)
-    kkt = _range_distance(X, theta, Q)
+    kkt = _range_distance(X, theta, factor)
     if not np.isfinite(kkt):
         kkt = float("inf")
     accepted = bool(primal <= tol and kkt <= tol)
@@ -422,9 +597,11 @@ def _certify(X, y, Q, beta, log_alpha, reference, depth, tol) -> Certificate:
 
 
 def _check_data(X, y):
-    """Validate (X, y) with :mod:`dln_verify.numeric.validation`; rank check through one reduced QR.
+    """Validate (X, y) with :mod:`dln_verify.numeric.validation`; rank from one factorisation.
 
-    Returns ``(X, y, Q)`` with ``Xᵀ = QR``; ``Q`` is reused by the certificate.
+    Returns ``(X, y, factor)`` with the :class:`_DataFactor` of ``X`` (cached per array, reused
+    by the certificate and, for the first Newton Hessian, by the solver); ValueError if
+    ``n ≥ d`` or ``X`` does not have full row rank.
     """
     X, y = check_regression_data(X, y, require_underdetermined=False)
     n, d = X.shape
@@ -433,11 +610,7 @@ def _check_data(X, y):
             f"X must have fewer rows than columns (n < d) so that interpolators exist; "
             f"got n = {n}, d = {d}"
         )
-    Q, R = np.linalg.qr(X.T)
-    diag = np.abs(np.diag(R))
-    if diag.min() <= max(n, d) * np.finfo(float).eps * diag.max():
-        raise ValueError("X must have full row rank (rank n) so that Xβ = y is feasible")
-    return X, y, Q
+    return X, y, _data_factor(X)
 
 
 def _check_alpha_range(alpha, depth: int) -> None:
@@ -523,23 +696,54 @@ def _check_depth(depth, reference) -> int:
 
 
 def _solve_spd(H: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Solve ``H x = g`` for symmetric positive (semi)definite ``H`` with Jacobi scaling."""
+    """Solve ``H x = g`` for symmetric positive (semi)definite ``H`` with Jacobi scaling.
+
+    Only the upper triangle of ``H`` is read.
+    """
     dg = np.sqrt(np.maximum(np.diag(H), np.finfo(float).tiny))
     Hs = H / dg[:, None] / dg[None, :]
     gs = g / dg
     try:
-        cf = scipy.linalg.cho_factor(Hs, lower=True, check_finite=False)
+        cf = scipy.linalg.cho_factor(Hs, lower=False, check_finite=False)
         x = scipy.linalg.cho_solve(cf, gs, check_finite=False)
-    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
-        w, V = np.linalg.eigh(Hs)
+        if not np.all(np.isfinite(x)):
+            raise np.linalg.LinAlgError("non-finite Cholesky solve")
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError, ValueError):
+        w, V = np.linalg.eigh(Hs, UPLO="U")
         w = np.maximum(w, 1e-14 * max(float(w.max()), 1e-300))
         x = V @ ((V.T @ gs) / w)
     return x / dg
 
 
+class _Hessian:
+    """``X diag(w) Xᵀ`` as a symmetric rank-k update of ``X ⊙ √w`` in a reused n×d buffer.
+
+    ``gram`` (optional) is ``X Xᵀ``: a constant weight vector (the first step from ``ν = 0``
+    with a scalar α) then costs no product with ``X`` at all.
+    """
+
+    def __init__(self, X: np.ndarray, gram: np.ndarray | None = None) -> None:
+        self.X = X
+        self.gram = gram if gram is not None and np.all(np.isfinite(gram)) else None
+        self.buf: np.ndarray | None = None
+        self.products = 0
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        w = np.asarray(w, dtype=np.float64)
+        if self.gram is not None and w.size and w[0] == w[-1] and np.ptp(w) == 0.0:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return float(w[0]) * self.gram
+        if self.buf is None:
+            self.buf = np.empty_like(self.X)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            np.multiply(self.X, np.sqrt(w), out=self.buf)
+            self.products += 1
+            return self.buf @ self.buf.T
+
+
 def _damped_dual_newton(
     X, y, shift, nu0, tol, max_iter, *, value, primal, weight, first_step, feasible,
-    stagnation_window, stagnation_floor, max_backtracks,
+    stagnation_window, stagnation_floor, max_backtracks, hessian=None,
 ):
     """Damped Newton on the smooth dual ``Φ(ν) = Σ value(shift + Xᵀν) − ⟨ν, y⟩``.
 
@@ -551,6 +755,8 @@ def _damped_dual_newton(
     Returns ``(ν, z, iterations, ok)``.
     """
     ynorm = float(np.linalg.norm(y))  # > 0: y ≢ 0 is validated
+    if hessian is None:
+        hessian = _Hessian(X)
     nu = nu0.copy()
     z = shift + X.T @ nu
 
@@ -572,8 +778,11 @@ def _damped_dual_newton(
         if (len(history) > stagnation_window and gnorm <= stagnation_floor * ynorm
                 and gnorm > 0.5 * min(history[:-stagnation_window])):
             break  # rounding floor reached (the certificate judges the answer)
-        H = (X * weight(z)) @ X.T
-        step = -_solve_spd(H, grad)
+        H = hessian(weight(z))
+        try:
+            step = -_solve_spd(H, grad)
+        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError, ValueError):
+            break  # non-finite Hessian (e.g. a far warm start): not converged, the caller decides
         dz = X.T @ step
         slope = float(grad @ step)
         if not np.isfinite(slope) or slope >= 0:
@@ -604,7 +813,7 @@ def _always_feasible(z) -> bool:
     return True
 
 
-def _newton_depth2(X, y, log_a, c, nu0, tol, max_iter=200):
+def _newton_depth2(X, y, log_a, c, nu0, tol, max_iter=200, hessian=None):
     """Damped Newton on ``Φ(ν) = Σ a cosh(c + Xᵀν) − ⟨ν, y⟩``; returns (ν, iterations, ok).
 
     Each step is capped so that ``max|XᵀΔν| ≤ _MAX_DZ`` before the line search.
@@ -618,12 +827,12 @@ def _newton_depth2(X, y, log_a, c, nu0, tol, max_iter=200):
         X, y, c, nu0, tol, max_iter,
         value=lambda z: scaled_cosh(log_a, z), primal=lambda z: scaled_sinh(log_a, z),
         weight=lambda z: scaled_cosh(log_a, z), first_step=capped, feasible=_always_feasible,
-        stagnation_window=10, stagnation_floor=1e-8, max_backtracks=60,
+        stagnation_window=10, stagnation_floor=1e-8, max_backtracks=60, hessian=hessian,
     )
     return nu, it, ok
 
 
-def _newton_solve_depth2(X, y, log_alpha, reference, tol):
+def _newton_solve_depth2(X, y, log_alpha, reference, tol, *, gram=None, warm_start=None):
     """Newton with a step cap, and continuation in log α as a fallback for tiny α.
 
     The cap on ``max|XᵀΔν|`` per step (``_MAX_DZ``) keeps the first step at tiny α (of size
@@ -632,13 +841,28 @@ def _newton_solve_depth2(X, y, log_alpha, reference, tol):
     [1e-30, 1]). If it still fails for min α < 1e-8, Newton is rerun with continuation in
     log α: α scaled up so that min α = 1e-4, then down by 1e-3 per stage, warm-starting ν
     (scaled by the ratio of the mean ``−log a``).
+
+    ``gram`` (``X Xᵀ``, optional) makes the first Hessian from ``ν = 0`` free for a scalar α;
+    ``warm_start`` (a dual ν, optional) starts Newton there; if that run does not converge,
+    Newton restarts from ``ν = 0`` (so a poor warm start costs time, never the answer).
     """
     n, d = X.shape
     log_a = 2.0 * log_alpha
     inner_tol = min(tol * 1e-3, 1e-12)
     c = np.zeros(d) if reference is None else asinh_ratio(reference, log_a)
     notes: list[str] = []
-    nu, total, ok = _newton_depth2(X, y, log_a, c, np.zeros(n), inner_tol)
+    hessian = _Hessian(X, gram)
+    ok = False
+    total = 0
+    if warm_start is not None:
+        nu, total, ok = _newton_depth2(X, y, log_a, c, warm_start, inner_tol, hessian=hessian)
+        if ok:
+            notes.append(f"warm start: converged in {total} iterations")
+        else:
+            notes.append(f"warm start: not converged after {total} iterations; restarted at 0")
+    if not ok:
+        nu, it0, ok = _newton_depth2(X, y, log_a, c, np.zeros(n), inner_tol, hessian=hessian)
+        total += it0
     min_log_alpha = float(np.min(log_alpha))
     if not ok and min_log_alpha < np.log(_CONTINUATION_BELOW):
         first_total = total
@@ -653,7 +877,7 @@ def _newton_solve_depth2(X, y, log_alpha, reference, tol):
             if prev_scale is not None and prev_scale > 0 and scale > 0:
                 nu_c = nu_c * (scale / prev_scale)
             stage_tol = inner_tol if sh == 0.0 else 1e-6
-            nu_c, it, ok_c = _newton_depth2(X, y, la, cc, nu_c, stage_tol)
+            nu_c, it, ok_c = _newton_depth2(X, y, la, cc, nu_c, stage_tol, hessian=hessian)
             total += it
             prev_scale = scale
         notes.append(
@@ -670,8 +894,9 @@ def _newton_solve_depth2(X, y, log_alpha, reference, tol):
 # ---------------------------------------------------------------------------------------------
 
 
-def _newton_depth(X, y, log_alpha, depth, tol, max_iter=300, nu0=None):
+def _newton_depth(X, y, log_alpha, depth, tol, max_iter=300, nu0=None, gram=None):
     n, d = X.shape
+    hessian = _Hessian(X, gram)
     c = depth - 2.0
     bound = 1.0 / c
     log_scale = depth * log_alpha
@@ -690,7 +915,7 @@ def _newton_depth(X, y, log_alpha, depth, tol, max_iter=300, nu0=None):
         primal=lambda ss: _h_depth_raw(ss, depth, log_scale),
         weight=lambda ss: _h_depth_prime(ss, depth, log_scale),
         first_step=to_boundary, feasible=lambda ss: bool(np.all(np.abs(ss) < bound)),
-        stagnation_window=15, stagnation_floor=1e-6, max_backtracks=80,
+        stagnation_window=15, stagnation_floor=1e-6, max_backtracks=80, hessian=hessian,
     )
     beta = _h_depth_raw(s, depth, log_scale)
     if not ok:
@@ -700,7 +925,7 @@ def _newton_depth(X, y, log_alpha, depth, tol, max_iter=300, nu0=None):
         w = _h_depth_prime(s, depth, log_scale)
         for _ in range(2):
             r = y - X @ beta
-            dnu = _solve_spd((X * w) @ X.T, r)
+            dnu = _solve_spd(hessian(w), r)
             beta = beta + w * (X.T @ dnu)
             nu = nu + dnu
         ok = float(np.linalg.norm(X @ beta - y)) <= tol * ynorm
@@ -771,6 +996,7 @@ def implicit_bias_solution(
     *,
     method: str = "auto",
     tol: float = 1e-10,
+    warm_start=None,
 ) -> ImplicitBiasSolution:
     """Predicted limit of gradient flow on a diagonal linear network (Bregman projection).
 
@@ -808,6 +1034,10 @@ def implicit_bias_solution(
         certificate is not accepted; the fallback is recorded in ``certificate.notes``.
     tol : float
         Acceptance threshold of the certificate (relative primal and KKT residuals).
+    warm_start : array_like, shape (n,), optional
+        A dual variable ν to start Newton from (e.g. ``sol.nu`` of a neighbouring α in a
+        sweep). Only the starting point changes: if Newton does not converge from it, it
+        restarts from ``ν = 0``, and the answer is certified the same way.
 
     Returns
     -------
@@ -824,8 +1054,7 @@ def implicit_bias_solution(
     >>> sol.certificate.accepted
     True
     """
-    X, y, Q = _check_data(X, y)
-    Q_user = Q
+    X, y, factor = _check_data(X, y)
     n, d = X.shape
     alpha = check_alpha(alpha, d)
     depth = _check_depth(depth, reference)
@@ -835,6 +1064,10 @@ def implicit_bias_solution(
     if method == "cvxpy" and depth != 2:
         raise ValueError("method='cvxpy' supports depth = 2 only")
     reference = _check_reference(reference, d)
+    if warm_start is not None:
+        warm_start = as_finite_array(warm_start, "warm_start", ndim=1)
+        if warm_start.shape[0] != n:
+            raise ValueError(f"warm_start must have length n = {n}, got {warm_start.shape[0]}")
     log_alpha = _log_alpha(alpha, d)
     X_user, y_user, log_alpha_user, reference_user = X, y, log_alpha, reference
     k = _check_effective_scale(X, y, log_alpha, depth)
@@ -850,6 +1083,11 @@ def implicit_bias_solution(
         log_alpha = log_alpha + (kt - ks) * np.log(2.0) / depth
         if reference is not None:
             reference = np.ldexp(reference, kt - ks)
+        if warm_start is not None:
+            with np.errstate(over="ignore", under="ignore"):
+                warm_start = np.ldexp(warm_start, kt)
+            if not np.all(np.isfinite(warm_start)):
+                warm_start = None
         rescale_notes.append(f"solved in rescaled units: X * 2^{-kt}, y * 2^{-ks}, "
                              f"alpha**{depth} * 2^{kt - ks}")
 
@@ -861,7 +1099,7 @@ def implicit_bias_solution(
 
     def certify(beta, solver, status, notes):
         # judged in the user's units, from β alone (the certificate is scale-safe itself)
-        cert = _certify(X_user, y_user, Q_user, beta, log_alpha_user, reference_user, depth, tol)
+        cert = _certify(X_user, y_user, factor, beta, log_alpha_user, reference_user, depth, tol)
         notes = [*rescale_notes, *notes]
         return Certificate(
             solver=solver,
@@ -877,12 +1115,25 @@ def implicit_bias_solution(
     candidates: list[ImplicitBiasSolution] = []
     if method in ("auto", "newton"):
         t0 = time.perf_counter()
+        gram = factor.gram_of(0 if k is None else k[1])
         if depth == 2:
-            beta, nu, iters, notes = _newton_solve_depth2(X, y, log_alpha, reference, tol)
+            beta, nu, iters, notes = _newton_solve_depth2(
+                X, y, log_alpha, reference, tol, gram=gram, warm_start=warm_start)
             status = "finished"
         else:
-            beta, nu, iters, ok = _newton_depth(X, y, log_alpha, depth, min(tol * 1e-3, 1e-12))
+            inner = min(tol * 1e-3, 1e-12)
             notes = []
+            ok = False
+            iters = 0
+            if warm_start is not None and float(np.max(np.abs(X.T @ warm_start))) < 1.0 / (
+                    depth - 2.0):
+                beta, nu, iters, ok = _newton_depth(X, y, log_alpha, depth, inner,
+                                                    nu0=warm_start, gram=gram)
+                notes.append(f"warm start: {'converged' if ok else 'not converged'} in "
+                             f"{iters} iterations" + ("" if ok else "; restarted at 0"))
+            if not ok:
+                beta, nu, it0, ok = _newton_depth(X, y, log_alpha, depth, inner, gram=gram)
+                iters += it0
             status = "converged" if ok else "stopped"
         notes.append(f"newton time {time.perf_counter() - t0:.3g} s")
         if not np.all(np.isfinite(beta)):

@@ -207,7 +207,7 @@ def test_vector_alpha_matches_dual_flow():
 def test_auto_falls_back_to_cvxpy_and_says_so(monkeypatch):
     X, y = _data(20, 50, 12)
 
-    def broken(X, y, log_alpha, reference, tol):
+    def broken(X, y, log_alpha, reference, tol, **kwargs):
         return np.zeros(X.shape[1]), np.zeros(X.shape[0]), 0, []
 
     monkeypatch.setattr(ib, "_newton_solve_depth2", broken)
@@ -404,3 +404,106 @@ def test_depth_numerics_agree_with_the_symbolic_layer(depth):
     np.testing.assert_allclose(h_depth(s, depth), f.h(s), rtol=1e-12, atol=1e-15)
     z = np.array([-1e6, -30.0, -0.5, 1e-3, 2.0, 1e4])
     np.testing.assert_allclose(h_depth_inverse(z, depth), f.h_inverse(z), rtol=1e-12)
+
+
+# --- per-dataset factorisation, rank-k Hessian, warm starts -----------------------------------
+
+
+def _qr_range_distance(X, theta):
+    """Independent reference: relative distance from range(Xᵀ) through a QR of Xᵀ."""
+    Q, _ = np.linalg.qr(X.T)
+    r = theta / np.linalg.norm(theta)
+    r = r - Q @ (Q.T @ r)
+    r = r - Q @ (Q.T @ r)
+    return float(np.linalg.norm(r))
+
+
+@pytest.mark.parametrize("cond", [1.0, 1e2, 1e6, 1e12])
+def test_range_distance_matches_qr_at_any_conditioning(cond):
+    rng = np.random.default_rng(40)
+    n, d = 15, 60
+    U, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((d, n)))
+    X = (U * np.logspace(0, -np.log10(cond), n)) @ V.T
+    inside = X.T @ rng.standard_normal(n)
+    off = rng.standard_normal(d)
+    off -= V @ (V.T @ off)  # exactly orthogonal to range(Xᵀ) = span(V)
+    for eps in (0.0, 1e-13, 1e-6, 1.0):
+        theta = inside / np.linalg.norm(inside) + eps * off / np.linalg.norm(off)
+        got = ib._range_distance(X, theta)
+        want = _qr_range_distance(X, theta)
+        expected = eps / np.hypot(1.0, eps)
+        assert abs(got - expected) <= 1e-14 + 1e-9 * expected
+        assert abs(got - want) <= 1e-14 + 1e-9 * expected
+
+
+def test_gram_path_used_when_well_conditioned_and_qr_otherwise():
+    rng = np.random.default_rng(41)
+    X = rng.standard_normal((10, 40))
+    assert ib._compute_factor(X).Q is None  # Gaussian: Cholesky of the Gram matrix
+    bad = X.copy()
+    bad[-1] = bad[0] + 1e-9 * rng.standard_normal(40)  # cond ≈ 1e9
+    assert ib._compute_factor(bad).Q is not None
+    deficient = X.copy()
+    deficient[-1] = deficient[0]
+    with pytest.raises(ValueError, match="full row rank"):
+        implicit_bias_solution(deficient, rng.standard_normal(10), 1.0)
+
+
+def test_factor_reused_for_the_same_array_and_refreshed_when_it_changes():
+    X, y = _data(12, 40, 42)
+    before = dict(ib._factor_stats)
+    a = implicit_bias_solution(X, y, 0.5)
+    implicit_bias_solution(X, y, 2.0)
+    assert ib._factor_stats["reused"] >= before["reused"] + 1
+    X[0, 0] += 1.0  # in place: the fingerprint changes, so the factor is recomputed
+    computed = ib._factor_stats["computed"]
+    b = implicit_bias_solution(X, y, 0.5)
+    assert ib._factor_stats["computed"] == computed + 1
+    assert b.certificate.accepted and _rel(a.beta, b.beta) > 1e-6
+    assert np.linalg.norm(X @ b.beta - y) <= 1e-9 * np.linalg.norm(y)
+
+
+def test_rank_k_hessian_equals_weighted_product():
+    rng = np.random.default_rng(43)
+    X = rng.standard_normal((7, 30))
+    w = rng.uniform(0.1, 3.0, 30)
+    H = ib._Hessian(X)(w)
+    np.testing.assert_allclose(H, (X * w) @ X.T, rtol=1e-13, atol=1e-13)
+    const = ib._Hessian(X, X @ X.T)
+    np.testing.assert_allclose(const(np.full(30, 2.5)), 2.5 * (X @ X.T), rtol=1e-15)
+    assert const.products == 0
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_warm_start_gives_the_same_answer_in_fewer_iterations(depth):
+    X, y = _data(20, 80, 44)
+    alphas = (1e-3, 1.1e-3) if depth == 2 else (0.7, 0.71)  # a neighbouring α in a sweep
+    prev = implicit_bias_solution(X, y, alphas[0], depth=depth)
+    cold = implicit_bias_solution(X, y, alphas[1], depth=depth)
+    warm = implicit_bias_solution(X, y, alphas[1], depth=depth, warm_start=prev.nu)
+    assert warm.certificate.accepted
+    assert _rel(warm.beta, cold.beta) <= 1e-12
+    assert warm.iterations < cold.iterations
+    # started at its own answer, Newton has nothing to do
+    again = implicit_bias_solution(X, y, alphas[1], depth=depth, warm_start=cold.nu)
+    assert again.iterations == 0 and _rel(again.beta, cold.beta) <= 1e-14
+    # a useless warm start (far away) still gives the certified answer
+    far = implicit_bias_solution(X, y, alphas[1], depth=depth, warm_start=1e3 * prev.nu)
+    assert far.certificate.accepted and _rel(far.beta, cold.beta) <= 1e-12
+
+
+def test_warm_start_is_validated():
+    X, y = _data(5, 12, 45)
+    with pytest.raises(ValueError, match="warm_start"):
+        implicit_bias_solution(X, y, 1.0, warm_start=np.zeros(4))
+    with pytest.raises(ValueError, match="warm_start"):
+        implicit_bias_solution(X, y, 1.0, warm_start=np.full(5, np.nan))
+
+
+def test_extreme_scale_data_certified_without_gram_overflow():
+    X, y = _data(10, 30, 46)
+    big = implicit_bias_solution(X * 2.0**600, y, 1.0 * 2.0**-300)
+    ref = implicit_bias_solution(X, y, 1.0)
+    assert big.certificate.accepted
+    assert _rel(big.beta * 2.0**600, ref.beta) <= 1e-10
