@@ -81,7 +81,11 @@ def test_known_crossing_is_outside_not_failure():
 def test_momentum_sparsity_on_drawn_seed_blocks(instance):
     evidence = SPARSITY.check_instance(instance)
     _assert_passes(evidence)
-    assert evidence.metrics["gap_quantile"] <= 0.02
+    assert evidence.metrics["anchor_error"] <= 1e-7
+    assert evidence.metrics["monotone_p_value"] >= 5e-4
+    assert evidence.metrics["gap_p_value"] >= 5e-4
+    anchor = next(c for c in evidence.controls if c.name == "wrong-gf-anchor")
+    assert anchor.metric_name == "anchor_error" and anchor.metric > 1e-2
 
 
 def test_sparsity_seed_blocks_are_independent():
@@ -94,14 +98,20 @@ def test_sparsity_seed_blocks_are_independent():
     assert np.array_equal(a, again)
 
 
-def _sparsity_parts(max_residual):
-    """Synthetic prediction/simulation: monotone errors, tiny gap, a given residual."""
+def _sparsity_parts(max_residual=6.4e-6, n_non_monotone=0, n_wide_gaps=0, anchor_offset=0.0):
+    """Synthetic prediction/simulation on 6 data sets: monotone errors from a GF anchor of 0.09,
+    a gap of 0.005, except ``n_non_monotone`` data sets whose errors fall by 0.01 between the
+    first two λ and ``n_wide_gaps`` data sets whose β_m = 0.5 errors sit 0.05 higher."""
     S, lams = 6, np.array([0.1, 0.3, 1.0])
     err = np.broadcast_to(0.1 + 0.05 * lams, (S, 2, 3)).copy()
-    pred = Prediction("synthetic", {"direction": 1, "max_gap": 0.02, "gf_error": np.full(S, 0.09),
-                                    "min_monotone_fraction": 0.8, "gap_quantile": 0.75})
+    err[:, 1] -= 0.005
+    err[:n_non_monotone, :, 1] = err[:n_non_monotone, :, 0] - 0.01
+    err[S - n_wide_gaps:, 1] += 0.05
+    gf = np.full(S, 0.09)
+    pred = Prediction("synthetic", {"direction": 1, "gf_error": gf})
     sim = Simulation(values={"lams": lams, "control_lams": lams / 5, "errors": err,
                              "control_errors": err[:, 0] + 0.1, "momenta": [0.9, 0.5],
+                             "gf_errors": gf + anchor_offset,
                              "max_residual": max_residual, "iterations": 1})
     return pred, sim
 
@@ -113,6 +123,35 @@ def test_sparsity_residual_bound():
     assert ok.passed and SPARSITY.tol("max_residual").value == 1e-4
     bad = SPARSITY.compare(inst, *_sparsity_parts(5e-4))
     assert not bad.passed and bad.metric == "max_residual"
+
+
+def test_sparsity_binomial_tests_have_the_stated_critical_counts():
+    """6 data sets, H0 rates 0.9 / 0.1, level 1e-3/2 each: P(K ≤ 1 | 6, 0.9) = 1e-6 + 5.4e-5
+    rejects, P(K ≤ 2) = 1.27e-3 does not (hand-computed); the gap test mirrors it."""
+    inst = SPARSITY.build_instance(seed=0)
+    for k, passed in [(0, True), (4, True), (5, False), (6, False)]:
+        out = SPARSITY.compare(inst, *_sparsity_parts(n_non_monotone=k))
+        assert out.passed is passed, (k, out.message)
+        assert out.metrics["monotone_count"] == 6 - k
+        if not passed:
+            assert out.metric == "monotone_p_value"
+    assert abs(SPARSITY.compare(inst, *_sparsity_parts(n_non_monotone=5)).metrics[
+        "monotone_p_value"] - 5.5e-5) < 1e-12
+    for k, passed in [(0, True), (4, True), (5, False), (6, False)]:
+        out = SPARSITY.compare(inst, *_sparsity_parts(n_wide_gaps=k))
+        assert out.passed is passed, (k, out.message)
+        assert out.metrics["gap_exceed_count"] == k
+        if not passed:
+            assert out.metric == "gap_p_value"
+
+
+def test_sparsity_rejects_a_wrong_anchor():
+    """An anchor 1e-3 below the simulated gradient flow (every sequence still increases from
+    it) is rejected by the anchor check, not accepted by the monotonicity test."""
+    inst = SPARSITY.build_instance(seed=0)
+    out = SPARSITY.compare(inst, *_sparsity_parts(anchor_offset=1e-3))
+    assert not out.passed and out.metric == "anchor_error"
+    assert out.metrics["monotone_count"] == 6
 
 
 def test_invariant_figure_shows_collapse_and_control():

@@ -29,4 +29,23 @@ LIMITS = registry.get("gf-limits")
 def test_gf_limits_on_random_seeds(instance):
     ev = LIMITS.check_instance(instance)
     assert ev.passed, ev.message
-    assert ev.metrics["rich_decay_exponent"] >= 0.25
+    # the rich rate follows the ℓ1 dual certificate's margin, computed from the data
+    assert 0 < ev.metrics["dual_margin"] < 1
+    assert ev.metrics["rich_exponent_deviation"] <= 1.0
+    wrong = next(c for c in ev.controls if c.name == "rich-rate-alpha^delta")
+    assert wrong.rejected and wrong.metric_name == "rich_exponent_deviation"
+
+
+def test_l1_dual_margin_by_hand():
+    """Two equations, β* = e₁: certificates μ = (1, t), off-support |(1 + t)/2| and |t|, the
+    best t = −1/3 gives max 1/3, margin 2/3; a column equal to e₁'s gives margin 0."""
+    import numpy as np
+
+    from dln_verify.verify.claims.gf_limits import l1_dual_margin
+
+    X = np.array([[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]])
+    out = l1_dual_margin(X, np.array([1.0, 0.0, 0.0]))
+    assert out["accepted"] and out["support_size"] == 1
+    assert abs(out["margin"] - 2 / 3) < 1e-9
+    twin = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert abs(l1_dual_margin(twin, np.array([1.0, 0.0, 0.0]))["margin"]) < 1e-9
