@@ -122,19 +122,36 @@ class SaddlePath:
         return any(len(c) > 0 for c in self.crossings)
 
     def dual_margins(self, fraction: float = 0.6, n_points: int = 101) -> np.ndarray:
-        """Distance of the off-face duals to ±1 on the middle of each plateau, shape (K,).
+        """Distance of the off-support duals to ±1 on the middle of each plateau, shape (K,).
 
-        ``δ_k = min {1 − |s_j(τ)| : j ∉ I_k, τ in the middle ``fraction`` of (t_k, t_{k+1})}``
-        (the last plateau is frozen). At finite α an off-face coordinate is
+        ``δ_k = min {1 − |s_j(τ)| : β_{k,j} = 0, τ in the middle ``fraction`` of (t_k, t_{k+1})}``
+        (the last plateau is frozen). At finite α a coordinate that is zero in the saddle is
         ``|β_j| = α² sinh(2 log(1/α)|s_j|) ≤ ½ e^{−2 log(1/α) δ_k}``, so ``δ_k`` sets how small α
-        must be before plateau ``k`` is visible: a quantitative form of general position.
+        must be before plateau ``k`` is visible: a quantitative form of general position
+        (docs/theory/classification.md §2.4). A coordinate deactivated at ``t_k`` sits on the
+        face at ``t_k`` (``|s_j| = 1``) but is zero in the saddle and leaves ±1 at speed
+        ``|∇_j L(β_k)|``: it leaks like any off-support coordinate and counts.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(3)
+        >>> X = rng.standard_normal((4, 8)); y = X[:, 0] - X[:, 1]
+        >>> m = saddle_to_saddle(X, y).dual_margins()
+        >>> bool(np.all((m > 0) & (m <= 1)))
+        True
         """
+        if isinstance(fraction, bool) or not 0.0 < float(fraction) <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+        if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer) \
+                or n_points < 2:
+            raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
         ends = np.append(self.times[1:], self.times[-1] + 1.0)
         out = np.full(self.n_jumps, np.inf)
         for k, (a, b) in enumerate(zip(self.times, ends, strict=True)):
             mid, half = 0.5 * (a + b), 0.5 * fraction * (b - a)
             s = self.dual_at(np.linspace(mid - half, mid + half, n_points))
-            off = ~self.active[k]
+            off = self.saddles[k] == 0.0
             if np.any(off):
                 out[k] = float(np.min(1.0 - np.abs(s[:, off])))
         return out

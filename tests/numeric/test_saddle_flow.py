@@ -9,6 +9,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from dln_verify.numeric.saddle_flow import (
+    DualFlow,
     beta_from_dual,
     integrate_dual_flow,
     measure_jump_times,
@@ -128,3 +129,39 @@ def test_overdetermined_flow_follows_saddles_to_least_squares():
     np.testing.assert_allclose(flow.beta[-1], ols, atol=1e-8)
     m = measure_jump_times(flow, path.saddles)
     assert np.all(np.isfinite(m)) and np.all(np.abs(m - path.times) < 0.2)
+
+
+def _synthetic_flow(beta_of_tau, tau_max: float, lam: float = 30.0) -> DualFlow:
+    """A one-coordinate DualFlow (X = [[1]], so s = ν) that follows a prescribed β̃(τ) exactly."""
+
+    def nu(tau):
+        tau = np.atleast_1d(np.asarray(tau, dtype=float))
+        # s = asinh(β/α²)/(2λ) with α = e^{−λ}, written in logs
+        b = beta_of_tau(tau)
+        return (np.sign(b) * (np.log(2.0 * np.abs(b)) + 2.0 * lam) / (2.0 * lam))[None, :]
+
+    grid = np.linspace(0.0, tau_max, 4001)[1:]
+    dual = nu(grid).T
+    return DualFlow(alpha=float(np.exp(-lam)), log_inv_alpha=lam, times=grid,
+                    beta=beta_from_dual(dual, lam), dual=dual, loss=np.zeros(grid.size),
+                    converged=True, diverged=False, message="synthetic", nfev=0, njev=0,
+                    elapsed_s=0.0, _X=np.ones((1, 1)), _sol=nu)
+
+
+def test_jump_times_wait_for_the_previous_saddle():
+    """A transition 0 → β₁ = 1 that passes through the next saddle β₂ = 0.9 on its way up must
+    not fire jump 2 there: jump 2 is the later descent from 1 to 0.9 (half-distance 0.95, at
+    τ = 3 + 0.5 = 3.5 by construction). The old criterion fired it at β = 0.95 on the rise."""
+
+    def beta(tau):
+        up = 1.0 / (1.0 + np.exp(-20.0 * (tau - 1.0)))  # 0 → 1, half-way at τ = 1
+        down = 0.1 * np.clip(tau - 3.0, 0.0, 1.0)  # 1 → 0.9 linearly on [3, 4]
+        return np.maximum(up - down, 1e-200)
+
+    flow = _synthetic_flow(beta, 6.0)
+    saddles = np.array([[1.0], [0.9]])
+    t = measure_jump_times(flow, saddles)
+    np.testing.assert_allclose(t[0], 1.0, atol=1e-6)
+    np.testing.assert_allclose(t[1], 3.5, atol=1e-6)
+    coarse = measure_jump_times(flow, saddles, refine=False)
+    np.testing.assert_allclose(coarse, [1.0, 3.5], atol=2 * 6.0 / 4000)

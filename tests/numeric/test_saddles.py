@@ -428,3 +428,49 @@ def test_lasso_homotopy_max_knots_validated(bad):
     X, y = _data(0)
     with pytest.raises(ValueError, match="max_knots"):
         lasso_homotopy(X, y, max_knots=bad)
+
+
+def _paths_with_deactivation(seed: int, count: int, n: int = 4, d: int = 8):
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < count:
+        X = rng.standard_normal((n, d))
+        beta = np.zeros(d)
+        beta[rng.choice(d, size=2, replace=False)] = rng.choice([-1.0, 1.0], size=2)
+        y = X @ beta + 0.3 * rng.standard_normal(n)
+        try:
+            path = saddle_to_saddle(X, y)
+        except ValueError:
+            continue
+        if path.has_deactivation:
+            out.append(path)
+    return out
+
+
+def test_dual_margins_count_coordinates_deactivated_at_the_jump():
+    """A coordinate dropped at t_k is on the face at t_k but zero in β_k: it must count.
+
+    Its dual is linear on the plateau, ``s_j(τ) = s_j(t_k) − (τ − t_k) g_j`` with ``|s_j(t_k)| = 1``
+    moving inward, so at the start of the middle 60 % window its margin is exactly
+    ``0.2 (t_{k+1} − t_k) |g_j|`` (derived from the stored gradients, not from dual_at). The old
+    definition (coordinates off the face at t_k) left it out and reported larger margins.
+    """
+    binding = 0
+    for path in _paths_with_deactivation(22, 6):
+        margins = path.dual_margins()
+        for k, dropped in enumerate(path.dropped):
+            length = (path.times[k + 1] - path.times[k]) if k + 1 < path.n_jumps else 1.0
+            for j in dropped:
+                assert path.saddles[k, j] == 0.0 and abs(path.duals[k, j]) == 1.0
+                expected = 0.2 * length * abs(path.gradients[k, j])
+                assert margins[k] <= expected + 1e-12, (k, j, margins[k], expected)
+                binding += bool(np.isclose(margins[k], expected, rtol=1e-9, atol=1e-14))
+    assert binding >= 1  # the dropped coordinate decides at least one plateau's margin
+
+
+def test_dual_margins_bad_options():
+    path = _paths_with_deactivation(22, 1)[0]
+    with pytest.raises(ValueError, match="fraction"):
+        path.dual_margins(fraction=0.0)
+    with pytest.raises(ValueError, match="n_points"):
+        path.dual_margins(n_points=1)
