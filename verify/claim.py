@@ -423,6 +423,20 @@ class Evidence:
             reference_short=record.get("reference_short", ""),
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter view: verdict, statement (MathML), metrics vs tolerances, controls, figures
+        (inline SVG); see :func:`dln_verify.verify.report.evidence_html`."""
+        from dln_verify.verify.report import evidence_html
+
+        return evidence_html(self)
+
+    def _repr_markdown_(self) -> str:
+        """Markdown view (figures as SVG data URIs); see
+        :func:`dln_verify.verify.report.evidence_markdown`."""
+        from dln_verify.verify.report import evidence_markdown
+
+        return evidence_markdown(self)
+
 
 class Claim(ABC):
     """Base class of a verifiable claim (one file per claim under ``verify/claims/``).

@@ -8,6 +8,8 @@ the git revision (:mod:`dln_verify.verify.provenance`).
 
 from __future__ import annotations
 
+import base64
+import fnmatch
 import html
 import json
 import os
@@ -18,13 +20,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dln_verify.verify.claim import RESULTS_SCHEMA, Evidence, to_plain
-from dln_verify.verify.figures import render_figure
+from dln_verify.verify.claim import RESULTS_SCHEMA, Evidence, Tolerance, to_plain
 from dln_verify.verify.formatting import format_number
+from dln_verify.verify.mathml import math_spans, prose_to_html
 from dln_verify.verify.provenance import provenance
 
 __all__ = ["write_report", "load_results", "results_payload", "write_atomically",
-           "format_number"]
+           "format_number", "evidence_html", "evidence_markdown", "FIGURE_FORMATS"]
+
+#: Figure files written beside each other by default (``figure_formats`` of write_report).
+FIGURE_FORMATS = ("png", "svg")
 
 
 def _slug(text: str) -> str:
@@ -36,17 +41,104 @@ def _controls_summary(ev: Evidence) -> str:
     return f"{rejected}/{len(ev.controls)} rejected"
 
 
-def _render_figures(results: Sequence[Evidence], out: Path) -> dict[str, list[tuple[str, str]]]:
+def _tolerance_for(ev: Evidence, metric: str) -> Any:
+    """The tolerance shown for ``metric``: its own entry, else the first matching pattern."""
+    if metric in ev.tolerance:
+        return ev.tolerance[metric]
+    for name, value in ev.tolerance.items():
+        if any(c in name for c in "*?[") and fnmatch.fnmatchcase(metric, name):
+            return value
+    return ""
+
+
+def _declared_for(ev: Evidence, metric: str) -> Mapping[str, Any] | None:
+    """The declared tolerance record (metric, relation, value, display, source) of ``metric``."""
+    for record in ev.tolerances:
+        name = str(record.get("metric", ""))
+        if name == metric or (any(c in name for c in "*?[")
+                              and fnmatch.fnmatchcase(metric, name)):
+            return record
+    return None
+
+
+def _within(ev: Evidence, metric: str, value: Any) -> str:
+    """``yes``/``no`` whether ``value`` meets the declared tolerance on ``metric`` ('' if none)."""
+    record = _declared_for(ev, metric)
+    if record is None:
+        return ""
+    try:
+        bound = record["value"]
+        tol = Tolerance(record["metric"], record["relation"],
+                        tuple(bound) if isinstance(bound, list) else bound,
+                        record.get("source") or "declared")
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return "yes" if tol.holds(value) else "no"
+
+
+def _render_figures(results: Sequence[Evidence], out: Path,
+                    formats: Sequence[str] = FIGURE_FORMATS) -> dict[str, list[tuple[str, str]]]:
+    """Render every figure as ``figures/<stem>.<fmt>``; ``(png path, caption)`` per claim."""
+    from dln_verify.verify.figures import render_figures
+
+    formats = ("png", *(f for f in formats if f != "png"))
     paths: dict[str, list[tuple[str, str]]] = {}
     for ev in results:
         for spec in ev.figures:
             name = _slug(spec.name)
             stem = name if name.startswith(_slug(ev.claim)) else f"{_slug(ev.claim)}-{name}"
             rel = Path("figures") / f"{stem}.png"
-            render_figure(spec, out / rel)
+            render_figures(spec, out / "figures" / stem, formats)
             caption = spec.caption or spec.title
             paths.setdefault(ev.claim, []).append((rel.as_posix(), caption))
     return paths
+
+
+def _claim_markdown(ev: Evidence, figure_lines: Sequence[str]) -> list[str]:
+    """The Markdown section of one claim (``figure_lines``: its figures, already formatted)."""
+    lines = [
+        f"**{ev.title}** — verdict: **{ev.status}**",
+        "",
+        f"*Reference:* {ev.reference}",
+        "",
+        "**Statement.** " + ev.statement,
+        "",
+        f"**Verdict.** {ev.message}",
+        "",
+    ]
+    if ev.tolerance_note:
+        lines += ["**Tolerances.** " + ev.tolerance_note, ""]
+    if ev.metrics:
+        lines += ["| metric | value | tolerance | within |", "|---|---|---|---|"]
+        for name, value in ev.metrics.items():
+            tol = _tolerance_for(ev, name)
+            lines.append(f"| {name} | {format_number(value)} | {format_number(tol)} | "
+                         f"{_within(ev, name, value)} |")
+        lines.append("")
+    sources = [t for t in ev.tolerances if t.get("source")]
+    if sources:
+        lines += ["Where the tolerances come from:", ""]
+        lines += [f"- `{t.get('metric')}` {t.get('display', '')}: {t['source']}" for t in sources]
+        lines.append("")
+    if ev.controls:
+        lines += ["Negative controls (wrong predictions the same check must reject):", "",
+                  "| control | rejected | metric | description |", "|---|---|---|---|"]
+        for c in ev.controls:
+            lines.append(f"| {c.name} | {'yes' if c.rejected else '**NO**'} | "
+                         f"{c.metric_name} = {format_number(c.metric)} | {c.description} |")
+        lines.append("")
+    if ev.certificate:
+        cert = ", ".join(f"{k}: {format_number(v)}" for k, v in ev.certificate.items()
+                         if not isinstance(v, list | dict))
+        lines += [f"Solver certificate: {cert}", ""]
+    params = ", ".join(f"{k} = {format_number(v)}" for k, v in ev.parameters.items()
+                       if not isinstance(v, list | dict))
+    lines += [f"Parameters: {params}", ""]
+    for note in ev.notes:
+        lines.append(f"- {note}")
+    if ev.notes:
+        lines.append("")
+    return lines + list(figure_lines)
 
 
 def _markdown(results: Sequence[Evidence], prov: dict[str, Any], figs) -> str:
@@ -68,71 +160,100 @@ def _markdown(results: Sequence[Evidence], prov: dict[str, Any], figs) -> str:
     ]
     for ev in results:
         value = ev.metrics.get(ev.metric, "")
-        tol = ev.tolerance.get(ev.metric, "; ".join(f"{k}: {v}" for k, v in ev.tolerance.items()))
+        tol = _tolerance_for(ev, ev.metric) or "; ".join(
+            f"{k}: {v}" for k, v in ev.tolerance.items())
         lines.append(
             f"| [`{ev.claim}`](#{_slug(ev.claim)}) | {ev.kind} | **{ev.status}** | {ev.metric} | "
             f"{format_number(value)} | {format_number(tol)} | {_controls_summary(ev)} |"
         )
     for ev in results:
-        lines += [
-            "",
-            f"## {ev.claim}",
-            "",
-            f"**{ev.title}** — verdict: **{ev.status}**",
-            "",
-            f"*Reference:* {ev.reference}",
-            "",
-            "**Statement.** " + ev.statement,
-            "",
-            f"**Verdict.** {ev.message}",
-            "",
-        ]
-        if ev.tolerance_note:
-            lines += ["**Tolerances.** " + ev.tolerance_note, ""]
-        if ev.metrics:
-            lines += ["| metric | value | tolerance |", "|---|---|---|"]
-            for name, value in ev.metrics.items():
-                tol = ev.tolerance.get(name, "")
-                lines.append(f"| {name} | {format_number(value)} | {format_number(tol)} |")
-            lines.append("")
-        if ev.controls:
-            lines += ["Negative controls (wrong predictions the same check must reject):", "",
-                      "| control | rejected | metric | description |", "|---|---|---|---|"]
-            for c in ev.controls:
-                lines.append(f"| {c.name} | {'yes' if c.rejected else '**NO**'} | "
-                             f"{c.metric_name} = {format_number(c.metric)} | {c.description} |")
-            lines.append("")
-        if ev.certificate:
-            cert = ", ".join(f"{k}: {format_number(v)}" for k, v in ev.certificate.items()
-                             if not isinstance(v, list | dict))
-            lines += [f"Solver certificate: {cert}", ""]
-        params = ", ".join(f"{k} = {format_number(v)}" for k, v in ev.parameters.items()
-                           if not isinstance(v, list | dict))
-        lines += [f"Parameters: {params}", ""]
-        for note in ev.notes:
-            lines.append(f"- {note}")
-        if ev.notes:
-            lines.append("")
+        figure_lines = []
         for rel, caption in figs.get(ev.claim, []):
-            lines += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
+            svg = Path(rel).with_suffix(".svg").as_posix()
+            figure_lines += [f"![{caption}]({rel})", "", f"*{caption}* ([SVG]({svg}))", ""]
+        lines += ["", f"## {ev.claim}", "", *_claim_markdown(ev, figure_lines)]
     return "\n".join(lines) + "\n"
 
 
 _CSS = """
-body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;
-font-size:.9em}th{background:#f3f3f3}.pass{color:#0a7a2f;font-weight:bold}
-.fail,.error,.diverged,.outside-assumptions{color:#b00020;font-weight:bold}img{max-width:100%}
+body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222;
+line-height:1.45}table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;
+padding:3px 8px;font-size:.9em;vertical-align:top}th{background:#f3f3f3;text-align:left}
+.pass,.yes{color:#0a7a2f;font-weight:bold}
+.fail,.error,.diverged,.outside-assumptions,.no{color:#b00020;font-weight:bold}
+.inconclusive{color:#8a5a00;font-weight:bold}img{max-width:100%;height:auto}
 code{background:#f5f5f5;padding:0 3px}.stmt{background:#fafafa;border-left:3px solid #999;
-padding:.4em .8em}
+padding:.4em .8em}td.src{font-size:.8em;color:#555}figure{margin:1em 0}
+figcaption{font-size:.9em;color:#333}math{font-size:1.05em}math[display=block]{margin:.4em 0}
+code.tex{color:#8a3b00}
 """
 
 
-def _html(results: Sequence[Evidence], prov: dict[str, Any], figs) -> str:
+def _claim_html(ev: Evidence, figure_html: Sequence[str], level: int = 2) -> list[str]:
+    """The HTML section of one claim (``figure_html``: its ``<figure>`` elements)."""
+    e = html.escape
+    p = prose_to_html
+    out = [
+        f"<h{level} id='{_slug(ev.claim)}'>{e(ev.claim)}: {e(ev.title)}</h{level}>",
+        f"<p>Verdict: <span class='{e(ev.status)}'>{e(ev.status)}</span> — {p(ev.message)}</p>",
+        f"<p><i>Reference:</i> {e(ev.reference)}</p>",
+        f"<div class='stmt'>{p(ev.statement)}</div>",
+    ]
+    if ev.tolerance_note:
+        out.append(f"<p><b>Tolerances.</b> {p(ev.tolerance_note)}</p>")
+    if ev.metrics:
+        out.append("<table><tr><th>metric</th><th>value</th><th>tolerance</th><th>within</th>"
+                   "<th>where the tolerance comes from</th></tr>")
+        for name, value in ev.metrics.items():
+            tol = format_number(_tolerance_for(ev, name))
+            within = _within(ev, name, value)
+            record = _declared_for(ev, name)
+            source = p(str(record.get("source", ""))) if record else ""
+            out.append(f"<tr><td>{e(name)}</td><td>{e(format_number(value))}</td>"
+                       f"<td>{e(tol)}</td><td class='{within}'>{within}</td>"
+                       f"<td class='src'>{source}</td></tr>")
+        out.append("</table>")
+    if ev.controls:
+        out.append("<p>Negative controls (wrong predictions the same check must reject):</p>"
+                   "<table><tr><th>control</th><th>rejected</th><th>metric</th>"
+                   "<th>description</th></tr>")
+        for c in ev.controls:
+            cls = "pass" if c.rejected else "fail"
+            out.append(f"<tr><td>{e(c.name)}</td><td class='{cls}'>"
+                       f"{'yes' if c.rejected else 'NO'}</td><td>{e(c.metric_name)} = "
+                       f"{e(format_number(c.metric))}</td><td>{p(c.description)}</td></tr>")
+        out.append("</table>")
+    if ev.certificate:
+        cert = ", ".join(f"{k}: {format_number(v)}" for k, v in ev.certificate.items()
+                         if not isinstance(v, list | dict))
+        out.append(f"<p>Solver certificate: {e(cert)}</p>")
+    params = ", ".join(f"{k} = {format_number(v)}" for k, v in ev.parameters.items()
+                       if not isinstance(v, list | dict))
+    out.append(f"<p>Parameters: {e(params)}</p>")
+    if ev.notes:
+        out.append("<ul>" + "".join(f"<li>{p(n)}</li>" for n in ev.notes) + "</ul>")
+    return out + list(figure_html)
+
+
+def _plain(text: str) -> str:
+    """Prose without its ``$`` math delimiters (for ``alt`` text)."""
+    return "".join(content for _, _, content in math_spans(text))
+
+
+def _figure_links(rel: str, formats: Sequence[str]) -> str:
+    links = [f"<a href='{html.escape(Path(rel).with_suffix('.' + f).as_posix())}'>"
+             f"{f.upper()}</a>" for f in formats]
+    return " · ".join(links)
+
+
+def _html(results: Sequence[Evidence], prov: dict[str, Any], figs,
+          formats: Sequence[str] = FIGURE_FORMATS) -> str:
     e = html.escape
     passed = sum(ev.passed for ev in results)
     out = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>dln-verify report</title>",
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        "<title>dln-verify report</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>dln-verify report</h1>",
         f"<p><b>{passed}/{len(results)} claims verified</b> (a claim passes only if its comparison"
@@ -144,51 +265,72 @@ def _html(results: Sequence[Evidence], prov: dict[str, Any], figs) -> str:
         f"<li>python {e(prov['python'])} on {e(prov['platform'])}</li>",
         "<li>versions: " + e(", ".join(f"{k} {v}" for k, v in prov["versions"].items())) + "</li>",
         "</ul><table><tr><th>claim</th><th>kind</th><th>verdict</th><th>deciding metric</th>"
-        "<th>value</th><th>controls</th></tr>",
+        "<th>value</th><th>tolerance</th><th>controls</th></tr>",
     ]
     for ev in results:
         value = format_number(ev.metrics.get(ev.metric, ""))
+        tol = format_number(_tolerance_for(ev, ev.metric))
         out.append(
             f"<tr><td><a href='#{_slug(ev.claim)}'>{e(ev.claim)}</a></td><td>{e(ev.kind)}</td>"
             f"<td class='{e(ev.status)}'>{e(ev.status)}</td><td>{e(ev.metric)}</td>"
-            f"<td>{e(value)}</td><td>{e(_controls_summary(ev))}</td></tr>"
+            f"<td>{e(value)}</td><td>{e(tol)}</td><td>{e(_controls_summary(ev))}</td></tr>"
         )
     out.append("</table>")
+    shown = ("png", *(f for f in formats if f != "png"))
     for ev in results:
-        out += [
-            f"<h2 id='{_slug(ev.claim)}'>{e(ev.claim)}: {e(ev.title)}</h2>",
-            f"<p>Verdict: <span class='{e(ev.status)}'>{e(ev.status)}</span> — {e(ev.message)}</p>",
-            f"<p><i>Reference:</i> {e(ev.reference)}</p>",
-            f"<div class='stmt'>{e(ev.statement)}</div>",
-        ]
-        if ev.tolerance_note:
-            out.append(f"<p><b>Tolerances.</b> {e(ev.tolerance_note)}</p>")
-        if ev.metrics:
-            out.append("<table><tr><th>metric</th><th>value</th><th>tolerance</th></tr>")
-            for name, value in ev.metrics.items():
-                tol = format_number(ev.tolerance.get(name, ""))
-                out.append(f"<tr><td>{e(name)}</td><td>{e(format_number(value))}</td>"
-                           f"<td>{e(tol)}</td></tr>")
-            out.append("</table>")
-        if ev.controls:
-            out.append("<p>Negative controls:</p><table><tr><th>control</th><th>rejected</th>"
-                       "<th>metric</th><th>description</th></tr>")
-            for c in ev.controls:
-                cls = "pass" if c.rejected else "fail"
-                out.append(f"<tr><td>{e(c.name)}</td><td class='{cls}'>"
-                           f"{'yes' if c.rejected else 'NO'}</td><td>{e(c.metric_name)} = "
-                           f"{e(format_number(c.metric))}</td><td>{e(c.description)}</td></tr>")
-            out.append("</table>")
-        params = ", ".join(f"{k} = {format_number(v)}" for k, v in ev.parameters.items()
-                           if not isinstance(v, list | dict))
-        out.append(f"<p>Parameters: {e(params)}</p>")
-        if ev.notes:
-            out.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in ev.notes) + "</ul>")
+        figure_html = []
         for rel, caption in figs.get(ev.claim, []):
-            out.append(f"<figure><img src='{e(rel)}' alt='{e(caption)}'>"
-                       f"<figcaption>{e(caption)}</figcaption></figure>")
+            img = Path(rel).with_suffix(".svg").as_posix() if "svg" in shown else rel
+            figure_html.append(
+                f"<figure><img src='{e(img)}' alt='{e(_plain(caption))}'>"
+                f"<figcaption>{prose_to_html(caption)} ({_figure_links(rel, shown)})"
+                "</figcaption></figure>")
+        out += _claim_html(ev, figure_html)
     out.append("</body></html>")
-    return "\n".join(out)
+    return "\n".join(out) + "\n"
+
+
+def evidence_html(ev: Evidence) -> str:
+    """A self-contained HTML view of one :class:`Evidence` (figures as inline SVG).
+
+    Used by ``Evidence._repr_html_`` (Jupyter): verdict, statement (MathML), metrics against
+    their tolerances, negative controls, notes and figures.
+    """
+    from dln_verify.verify.figures import figure_svg
+
+    figure_html = []
+    for spec in ev.figures:
+        svg = figure_svg(spec)
+        svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE for inline use
+        caption = spec.caption or spec.title
+        figure_html.append(f"<figure style='max-width:720px'>{svg}"
+                           f"<figcaption>{prose_to_html(caption)}</figcaption></figure>")
+    body = "\n".join(_claim_html(ev, figure_html, level=3))
+    return f"<div class='dln-verify-evidence'><style>{_scoped_css()}</style>\n{body}\n</div>"
+
+
+def _scoped_css() -> str:
+    rules = _CSS.replace("body{", ".dln-verify-evidence{").replace("\n", "")
+    rules = re.sub(r"(^|})([^{}@]+)\{", lambda m: m.group(1) + ",".join(
+        sel if sel.strip().startswith(".dln-verify-evidence") else
+        f".dln-verify-evidence {sel.strip()}" for sel in m.group(2).split(",")) + "{", rules)
+    return rules
+
+
+def evidence_markdown(ev: Evidence) -> str:
+    """A Markdown view of one :class:`Evidence` (figures as SVG data URIs); LaTeX stays ``$…$``.
+
+    Used by ``Evidence._repr_markdown_``.
+    """
+    from dln_verify.verify.figures import figure_svg
+
+    figure_lines = []
+    for spec in ev.figures:
+        data = base64.b64encode(figure_svg(spec).encode("utf-8")).decode("ascii")
+        caption = spec.caption or spec.title
+        figure_lines += [f"![{caption}](data:image/svg+xml;base64,{data})", "",
+                         f"*{caption}*", ""]
+    return "\n".join([f"### {ev.claim}", "", *_claim_markdown(ev, figure_lines)]) + "\n"
 
 
 def results_payload(results: Sequence[Evidence], prov: Mapping[str, Any],
@@ -263,8 +405,13 @@ def _swap_in(staged: Path, out: Path) -> None:
 def write_report(
     results: Sequence[Evidence], out: Path | str, *, seed: int | None = None,
     profile: str | None = None, provenance_record: Mapping[str, Any] | None = None,
+    figure_formats: Sequence[str] = FIGURE_FORMATS,
 ) -> dict[str, Path]:
     """Write ``index.html``, ``index.md``, ``results.json``, ``timings.json`` and ``figures/``.
+
+    Every figure is written as PNG and SVG (``figure_formats``; add ``"pdf"`` for PDF files);
+    ``index.html`` shows the SVG and converts the LaTeX of statements and notes to MathML
+    (:mod:`dln_verify.verify.mathml`), so it renders offline in any current browser.
 
     The report is written atomically: everything goes into a hidden sibling folder which then
     replaces ``out`` by a rename, so a run killed half-way leaves the previous report complete
@@ -276,18 +423,27 @@ def write_report(
     (``dln-verify report --from results.json``).
     """
     out = Path(out)
+    formats = tuple(dict.fromkeys(figure_formats))
+    from dln_verify.verify.figures import FORMATS
+
+    if not formats or any(f not in FORMATS for f in formats):
+        raise ValueError(f"figure_formats must be a non-empty subset of {', '.join(FORMATS)}; "
+                         f"got {list(figure_formats)}")
     prov = dict(provenance_record) if provenance_record is not None else provenance(
         seed=seed, profile=profile)
     out.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        figs = _render_figures(results, staged)
+        figs = _render_figures(results, staged, formats)
         payload = results_payload(results, prov, figs)
-        (staged / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
-        (staged / "index.md").write_text(_markdown(results, prov, figs))
-        (staged / "index.html").write_text(_html(results, prov, figs))
+        (staged / "results.json").write_text(json.dumps(payload, indent=2) + "\n",
+                                             encoding="utf-8")
+        (staged / "index.md").write_text(_markdown(results, prov, figs), encoding="utf-8")
+        (staged / "index.html").write_text(_html(results, prov, figs, formats),
+                                           encoding="utf-8")
         timings = {ev.claim: round(ev.elapsed_s, 3) for ev in results}
-        (staged / "timings.json").write_text(json.dumps({"elapsed_s": timings}, indent=2) + "\n")
+        (staged / "timings.json").write_text(json.dumps({"elapsed_s": timings}, indent=2) + "\n",
+                                             encoding="utf-8")
         staged.chmod(0o755)
         _swap_in(staged, out)
     except BaseException:
