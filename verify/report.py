@@ -9,12 +9,14 @@ the git revision (:mod:`dln_verify.verify.provenance`).
 from __future__ import annotations
 
 import base64
+import errno
 import fnmatch
 import html
 import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -333,6 +335,33 @@ def evidence_markdown(ev: Evidence) -> str:
     return "\n".join([f"### {ev.claim}", "", *_claim_markdown(ev, figure_lines)]) + "\n"
 
 
+#: options whose value is where the results are written: not part of what was computed
+_OUTPUT_FLAGS = ("--out", "--output")
+
+
+def reproducible_command(command: str) -> str:
+    """``command`` with the values of ``--out``/``--output`` replaced by ``…``.
+
+    Where a run writes its files does not change what it computed, and ``results.json`` must
+    be byte-identical for the same seed and options (apart from ``provenance.time_utc``).
+
+    Examples
+    --------
+    >>> reproducible_command("dln-verify report gf-depth --out A --seed 0")
+    'dln-verify report gf-depth --out … --seed 0'
+    >>> reproducible_command("dln-verify check gf-depth --output=B.json")
+    'dln-verify check gf-depth --output=…'
+    """
+    words = command.split(" ")
+    for k, word in enumerate(words):
+        if word in _OUTPUT_FLAGS and k + 1 < len(words):
+            words[k + 1] = "…"
+        for flag in _OUTPUT_FLAGS:
+            if word.startswith(flag + "="):
+                words[k] = flag + "=…"
+    return " ".join(words)
+
+
 def results_payload(results: Sequence[Evidence], prov: Mapping[str, Any],
                     figs: Mapping[str, list[tuple[str, str]]]) -> dict[str, Any]:
     """The ``results.json`` document: provenance, summary and one record per claim.
@@ -347,9 +376,12 @@ def results_payload(results: Sequence[Evidence], prov: Mapping[str, Any],
             fig["file"] = rel
         records.append(record)
     statuses = [ev.status for ev in results]
+    prov = dict(prov)
+    if isinstance(prov.get("command"), str):
+        prov["command"] = reproducible_command(prov["command"])
     return to_plain({
         "schema": RESULTS_SCHEMA,
-        "provenance": dict(prov),
+        "provenance": prov,
         "summary": {"claims": len(results), "passed": sum(ev.passed for ev in results),
                     **{s: statuses.count(s) for s in sorted(set(statuses))}},
         "results": records,
@@ -392,8 +424,42 @@ def write_atomically(path: Path | str, text: str) -> Path:
     return path
 
 
+_RENAME_EXCHANGE = 2  # linux/fs.h: swap two paths atomically
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the paths ``a`` and ``b`` in one ``renameat2(RENAME_EXCHANGE)`` call (Linux);
+    False where the call is not available (then the caller falls back to two renames)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # old kernel or file system
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def _swap_in(staged: Path, out: Path) -> None:
-    """Replace ``out`` by the complete folder ``staged`` with renames (same file system)."""
+    """Replace ``out`` by the complete folder ``staged`` (same file system).
+
+    On Linux the two folders are exchanged in one atomic call, so there is no moment at which
+    ``out`` is missing (a run killed between two renames would leave no report at all);
+    elsewhere ``out`` is renamed aside, then ``staged`` renamed in.
+    """
+    if out.exists() and _exchange(staged, out):
+        shutil.rmtree(staged, ignore_errors=True)  # staged now holds the previous report
+        return
     old = out.parent / f".{out.name}.previous-{os.getpid()}"
     if out.exists():
         os.replace(out, old)
@@ -442,7 +508,8 @@ def write_report(
         (staged / "index.html").write_text(_html(results, prov, figs, formats),
                                            encoding="utf-8")
         timings = {ev.claim: round(ev.elapsed_s, 3) for ev in results}
-        (staged / "timings.json").write_text(json.dumps({"elapsed_s": timings}, indent=2) + "\n",
+        run = {"elapsed_s": timings, "command": prov.get("command")}
+        (staged / "timings.json").write_text(json.dumps(run, indent=2) + "\n",
                                              encoding="utf-8")
         staged.chmod(0o755)
         _swap_in(staged, out)
