@@ -234,6 +234,75 @@ def report(ids, all_, out, from_, seed, profile, plugins, **claim_values) -> Non
     sys.exit(exit_code(results))
 
 
+@cli.command()
+@click.argument("ids", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Sweep every registered claim.")
+@click.option("--seeds", required=True, metavar="A-B",
+              help="Inclusive seed range (e.g. 0-99); each task's seed is the integer itself, "
+                   "so `check ID --seed S` reproduces it.")
+@click.option("--alpha", "alphas", default=None, metavar="LIST",
+              help="Comma-separated initialisation scales: one task per (claim, seed, α); "
+                   "only for claims that declare --alpha.")
+@_profile
+@_plugin
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes of the local dask cluster [default: the machine's cores].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run on an existing dask cluster (e.g. tcp://HOST:8786) instead.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              metavar="DIR", help="Output folder: results.jsonl (resumed), summary.json, "
+                                  "index.html, figures/.")
+def sweep(ids, all_, seeds, alphas, profile, plugins, workers, scheduler, out,
+          **claim_values) -> None:
+    """Check claims at every seed of a range on dask; exit 0 iff no task failed or errored."""
+    from dln_verify.verify.sweep import (
+        check_scheduler_address,
+        parse_alphas,
+        parse_seeds,
+        run_sweep,
+    )
+
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("give --workers (a local cluster) or --scheduler (an existing "
+                               "one), not both")
+    seed_range = parse_seeds(seeds)
+    alpha_list = parse_alphas(alphas) if alphas is not None else None
+    if scheduler is not None:
+        scheduler = check_scheduler_address(scheduler)
+    claim_ids = _resolve_ids(ids, all_)
+    result = run_sweep(claim_ids, seed_range, out=out, alphas=alpha_list, profile=profile,
+                       options=_claim_values(claim_values), plugins=plugins, workers=workers,
+                       scheduler=scheduler, note=_progress)
+    summary = result.summary
+    click.echo(f"{len(result.tasks)} tasks ({result.new} new) in {result.elapsed_s:.1f} s: "
+               + ", ".join(f"{s} {summary[s]}" for s in _SWEEP_STATUSES if summary[s])
+               + (f", not run {summary['missing']}" if summary["missing"] else ""))
+    for claim_id, c in summary["claims"].items():
+        rates = ", ".join(f"{k} {v['rejected']}/{v['runs']}" for k, v in c["controls"].items())
+        worst = (c["largest_margin"] or {}).get("value", "")
+        small = (c["smallest_control_margin"] or {}).get("value", "")
+        click.echo(f"{claim_id:<24} " + ", ".join(f"{s} {c[s]}" for s in _SWEEP_STATUSES
+                                                  if c[s])
+                   + f"; controls rejected {rates or '-'}; margin median "
+                     f"{format_number(c['margin']['q50'] if c['margin']['n'] else '-')}, "
+                     f"largest {format_number(worst)}; smallest control margin "
+                     f"{format_number(small)}")
+        for status, hits in c["tasks_by_status"].items():
+            for hit in hits[:5]:
+                click.echo(f"  {status} at seed {hit['seed']}: {hit['message']}")
+                click.echo(f"    reproduce: {hit['reproduce']}")
+    if summary["missing"]:
+        click.echo(f"{summary['missing']} task(s) did not run (their worker died every try); "
+                   "rerun the command to retry them")
+    click.echo(f"results: {result.paths['results']}; summary: {result.paths['summary']}; "
+               f"report: {result.paths['html']}")
+    bad = summary["fail"] + summary["error"] + summary["diverged"] + summary["missing"]
+    sys.exit(EXIT_FAIL if bad else EXIT_PASS)
+
+
+_SWEEP_STATUSES = ("pass", "fail", "inconclusive", "outside-assumptions", "diverged", "error")
+
+
 _fmt_latex = click.option("--latex", "fmt", flag_value="latex", help="Print LaTeX.")
 _fmt_json = click.option("--json", "fmt", flag_value="json", help="Print JSON (str(expr)).")
 _fmt_text = click.option("--text", "fmt", flag_value="text", default=True, hidden=True)
@@ -307,15 +376,18 @@ def _plugin_paths(argv: Sequence[str]) -> list[str]:
 
 
 def _prepare(argv: Sequence[str]) -> None:
-    """Load plugin files, then give ``check`` and ``report`` the claims' declared options."""
+    """Load plugin files, then give ``check``, ``report`` and ``sweep`` the claims' declared
+    options (except a flag the command defines itself: ``sweep --alpha LIST``)."""
     for path in _plugin_paths(argv):
         registry.load_plugin(path)
     params = _claim_params(claim_options())
-    for command in (check, report):
+    for command in (check, report, sweep):
         command.params = [p for p in command.params if not getattr(p, "_dln_claim", False)]
+        own = {flag for p in command.params for flag in p.opts}
         for param in params:
             param._dln_claim = True  # type: ignore[attr-defined]
-            command.params.append(param)
+            if own.isdisjoint(param.opts):
+                command.params.append(param)
 
 
 def main(argv: list[str] | None = None) -> None:
