@@ -315,3 +315,14 @@ def test_progress_counter_without_tqdm(monkeypatch, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[-1].startswith("sweep: 3/3 tasks (fail 1, pass 1)")
 
+
+
+def test_resuming_with_another_profile_is_refused(tmp_path, capsys):
+    record = {"task": {"claim": "gf-depth", "seed": 0, "alpha": None}, "claim": "gf-depth",
+              "status": "pass", "profile": "thorough", "options": {}}
+    (tmp_path / "results.jsonl").write_text(json.dumps(record) + "\n")
+    with pytest.raises(SystemExit) as stop:
+        main(["sweep", "gf-depth", "--seeds", "0-1", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and len(err.splitlines()) == 1
+    assert "--profile thorough" in err and "another --out" in err
