@@ -25,7 +25,8 @@ from dln_verify.symbolic.parsing import ExpressionError, parse_expression
 x = sp.Symbol("x", real=True)
 s = sp.Symbol("s", positive=True)
 
-# (potential, kind, p, h(+), h(−)) from the sheet's table; h(±) as functions of |x|
+# (potential, kind, p, h(+), h(−)) from the table of docs/theory/classification.md §1.2;
+# h(±) as functions of |x|
 TABLE = [
     (x**2 / 2, "lp", 2, lambda a: a**2, lambda a: a**2),
     (sp.Abs(x) ** 3 / 3, "lp", 3, lambda a: a**3, lambda a: a**3),
@@ -64,7 +65,8 @@ def test_cosh_is_linf_with_threshold_profile():
 
 @pytest.mark.parametrize("phi", [x**2 / 2, sp.Abs(x) ** 3 / 3, x**2 + x**4, sp.cosh(x) - 1])
 def test_profile_matches_definition_by_direct_limit(phi):
-    """Sheet §1.2 symmetric case: h(x) = lim_s ϕ(s x)/ϕ(s), evaluated directly."""
+    """Symmetric case of docs/theory/classification.md §1.2: h(x) = lim_s ϕ(s x)/ϕ(s),
+    evaluated directly."""
     hf = horizon_function(phi, x)
     for a in (sp.Rational(1, 2), sp.Rational(3, 2)):
         direct = sp.limit(phi.subs(x, s * a) / phi.subs(x, s), s, sp.oo)
