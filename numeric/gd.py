@@ -16,8 +16,10 @@ Theorem 1 (``docs/theory/regression.md`` §3.2): with ``q(x) = −½ ln((1 − x
 - ``β_∞ = argmin_{Xβ=y} D_{ψ_{α_∞}}(β, β̃₀)``.
 
 The batch axis B (one run per stepsize) comes first; one forward and one backward matmul per
-step serve the whole batch (GD). The per-step kernel is :func:`_gd_step`, kept in one place so
-that a compiled or GPU backend can be swapped in.
+step serve the whole batch when the runs share ``X``, and each run's own ``X_b`` is read once per
+step when they do not (``X`` of shape (B, n, d)). The step itself is a kernel of
+:mod:`dln_verify.numeric.kernels` (numba-fused elementwise work, numpy reference), so that a
+compiled or accelerator backend can be swapped in behind one interface.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dln_verify.numeric.instances import as_generator
+from dln_verify.numeric.kernels import get_kernel
 from dln_verify.numeric.validation import as_finite_array, check_positive, check_regression_data
 
 __all__ = ["GDResult", "gradient_descent", "q_even", "q_plus", "q_minus", "delta_even"]
@@ -180,23 +183,6 @@ class GDResult:
         )
 
 
-def _gd_step(X, y, n, U, V, gam, batch_idx=None):
-    """Gradient part of one (S)GD step for the whole batch: returns ``(γ·g, R = Xβ − y)``.
-
-    ``R`` is the full-data residual at the current iterate (for the loss); with SGD the gradient
-    uses the rows ``batch_idx`` (shape (B, b)) of each run.
-    """
-    beta = U * V
-    R = beta @ X.T - y  # (B, n): one matmul for all runs
-    if batch_idx is None:
-        G = (R @ X) / n  # (B, d)
-    else:
-        Rb = np.take_along_axis(R, batch_idx, axis=1)  # (B, b)
-        Xb = X[batch_idx]  # (B, b, d)
-        G = np.einsum("bk,bkd->bd", Rb, Xb) / batch_idx.shape[1]
-    return gam * G, R
-
-
 def gradient_descent(
     X,
     y,
@@ -209,6 +195,7 @@ def gradient_descent(
     rng=None,
     tol: float = 1e-12,
     record_every: int | None = None,
+    backend: str | None = None,
 ) -> GDResult:
     """Run B (S)GD trajectories on ``β = u ⊙ v`` at once, one per stepsize.
 
@@ -218,8 +205,9 @@ def gradient_descent(
 
     Parameters
     ----------
-    X : array_like, shape (n, d)
-    y : array_like, shape (n,)
+    X : array_like, shape (n, d) or (B, n, d)
+        Shared design, or one design per run (then ``y`` has shape (B, n)).
+    y : array_like, shape (n,) or (B, n)
     u0, v0 : array_like, shape (d,) or (B, d)
         Initialisation, broadcast to (B, d); e.g.
         :func:`dln_verify.numeric.parametrisations.uv_init`.
@@ -237,21 +225,42 @@ def gradient_descent(
     record_every : int, optional
         Record the loss and ``β`` every this many steps (default ``max(1, n_steps // 1000)``);
         the stored trajectory ``beta`` takes ``B × (n_steps // record_every + 1) × d`` floats.
+    backend : {"numba", "numpy"}, optional
+        Step kernel (:func:`dln_verify.numeric.kernels.get_kernel`; None: the default, numba
+        when available). Both give the same iterates up to rounding.
 
     Returns
     -------
     GDResult
         Divergent runs (non-finite, or loss > 1e10 × initial loss) are flagged in ``diverged``
         and frozen at their last finite iterate — never returned as NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((3, 8)), rng.standard_normal(3)
+    >>> res = gradient_descent(X, y, np.full(8, 0.1), np.zeros(8), [0.05, 0.1], 20000, tol=1e-8)
+    >>> res.final_beta.shape, bool(res.converged.all())
+    ((2, 8), True)
+    >>> per_run = gradient_descent(np.stack([X, 2 * X]), np.stack([y, y]), np.full(8, 0.1),
+    ...                            np.zeros(8), 0.05, 20000, tol=1e-8)
+    >>> bool(np.allclose(per_run.final_beta[0], res.final_beta[0]))
+    True
     """
-    X, y = check_regression_data(X, y, require_underdetermined=False)
-    n, d = X.shape
+    X, y, per_run = _check_designs(X, y)
+    n, d = X.shape[-2:]
     gam = np.atleast_1d(as_finite_array(stepsizes, "stepsizes"))
     if gam.ndim != 1:
         raise ValueError(f"stepsizes must be a scalar or a 1-D array, got shape {gam.shape}")
     if np.any(gam <= 0):
         raise ValueError(f"stepsizes must be > 0 (min is {gam.min():g})")
+    if per_run and gam.shape[0] == 1 and X.shape[0] > 1:
+        gam = np.full(X.shape[0], gam[0])
     B = gam.shape[0]
+    if per_run and X.shape[0] != B:
+        raise ValueError(f"X has {X.shape[0]} designs (shape (B, n, d)) but stepsizes has "
+                         f"{B} entries: they must match (or pass one stepsize)")
     if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
         raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
     n_steps = int(n_steps)
@@ -282,8 +291,9 @@ def gradient_descent(
     alpha0 = np.sqrt(s0 * d0 / 2.0)
     zeta0 = np.log(s0) - np.log(d0)
 
-    g_col = gam[:, None]
-    ynorm = float(np.linalg.norm(y))  # relative to ‖y‖ (y ≢ 0 is validated)
+    kernel = get_kernel(backend)
+    # relative to ‖y‖ (y ≢ 0 is validated; one norm per run for per-run data)
+    ynorm = np.linalg.norm(y, axis=-1) if per_run else float(np.linalg.norm(y))
     gain = np.zeros((B, d))
     delta = np.zeros((B, d))
     sign = np.ones((B, d))
@@ -297,13 +307,20 @@ def gradient_descent(
     last_loss = np.full(B, np.nan)
     loss0 = None
     rec = 0
+    P = U * V  # β of every run; the kernel keeps it up to date
+    R = np.empty((B, n))
+    G = np.empty((B, d))
+    scale_gd = gam / n
+    scale_sgd = None if batch_size is None else gam / batch_size
+    mask = None if batch_size is None else np.zeros((B, n))
+    rows = np.arange(B)[:, None]
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(n_steps + 1):
             idx = None
             if batch_size is not None:
                 keys = gen.random((B, n))
                 idx = np.argpartition(keys, batch_size - 1, axis=1)[:, :batch_size]
-            gG, R = _gd_step(X, y, n, U, V, g_col, idx)
+            kernel.residual(X, y, P, out=R)
             rnorm = np.linalg.norm(R, axis=1)
             loss = rnorm**2 / (2 * n)
             if loss0 is None:
@@ -318,34 +335,28 @@ def gradient_descent(
             last_loss = np.where(diverged, np.inf, np.where(np.isfinite(loss), loss, last_loss))
             if rec < record_steps.shape[0] and k == record_steps[rec]:
                 losses[:, rec] = last_loss
-                path[:, rec] = U * V
+                path[:, rec] = P
                 rec += 1
             if k == n_steps or not np.any(active):
                 break
-            # inactive runs take a zero step (their iterate and accumulators stay frozen)
-            if not np.all(active):
-                gG = np.where(active[:, None], gG, 0.0)
-            Un = U - V * gG
-            Vn = V - U * gG
-            # the step must produce finite numbers; otherwise freeze the run before it
-            step_ok = np.isfinite(np.sum(Un, axis=1) + np.sum(Vn, axis=1))
-            if not np.all(step_ok):
-                newly_bad = active & ~step_ok
+            if idx is None:
+                kernel.gradient(X, R, out=G)
+                scale = scale_gd
+            else:  # SGD: the rows idx of each run, as a 0/1 mask (one product for the batch)
+                mask[...] = 0.0
+                mask[rows, idx] = 1.0
+                kernel.gradient(X, R, mask, out=G)
+                scale = scale_sgd
+            # inactive runs take no step; a run whose step is not finite is frozen before it
+            ok = kernel.update(U, V, G, scale, active, gain, delta, sign, P)
+            newly_bad = active & ~ok
+            if np.any(newly_bad):
                 diverged |= newly_bad
                 active &= ~newly_bad
-                gG = np.where(active[:, None], gG, 0.0)
-                Un = U - V * gG
-                Vn = V - U * gG
-            gain += q_even(gG)
-            delta += delta_even(gG)
-            g2max = float(np.max(np.abs(gG)))
-            if g2max >= 1.0:
-                sign *= np.sign(1.0 - gG * gG)
-            U, V = Un, Vn
             steps += active
     if rec < record_steps.shape[0]:
         losses[:, rec:] = last_loss[:, None]
-        path[:, rec:] = (U * V)[:, None, :]
+        path[:, rec:] = P[:, None, :]
     message = tuple(
         f"run {b}: diverged after {steps[b]} steps (non-finite iterate or loss > "
         f"{_DIVERGENCE_FACTOR:g} x initial loss)" if diverged[b]
@@ -358,7 +369,7 @@ def gradient_descent(
     return GDResult(
         times=record_steps,
         beta=path,
-        final_beta=U * V,
+        final_beta=P.copy(),
         u=U,
         v=V,
         losses=losses,
@@ -386,3 +397,25 @@ def _broadcast_init(w, name, B, d):
     if w.ndim == 0:
         return np.full((B, d), float(w))
     raise ValueError(f"{name} must have shape (d,) = ({d},) or (B, d) = ({B}, {d}), got {w.shape}")
+
+
+def _check_designs(X, y) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(X, y, per_run)``: a shared design (n, d) with y (n,), or B designs (B, n, d), y (B, n).
+
+    Each per-run pair is validated like a shared one (finite, matching lengths, ``y_b ≢ 0``);
+    ValueError naming ``X`` or ``y`` otherwise.
+    """
+    if np.ndim(X) != 3:
+        X, y = check_regression_data(X, y, require_underdetermined=False)
+        return np.ascontiguousarray(X), np.ascontiguousarray(y), False
+    X = np.ascontiguousarray(as_finite_array(X, "X", ndim=3))
+    y = np.ascontiguousarray(as_finite_array(y, "y"))
+    B, n, _ = X.shape
+    if y.shape != (B, n):
+        raise ValueError(f"y must have shape (B, n) = ({B}, {n}) for X of shape (B, n, d) = "
+                         f"{X.shape}, got {y.shape}")
+    zero = ~np.any(y != 0, axis=1)
+    if np.any(zero):
+        raise ValueError(f"y must not be identically zero in any run (run {int(np.argmax(zero))} "
+                         "is: every prediction would be β = 0)")
+    return X, y, True

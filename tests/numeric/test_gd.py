@@ -162,3 +162,62 @@ def test_q_even_accepts_scalars():
     assert q_even(0.1) == pytest.approx(-np.log(1 - 0.01), rel=1e-15)
     assert q_even(2.0) == pytest.approx(-np.log(3.0), rel=1e-15)
     np.testing.assert_allclose(q_even(np.array([0.1, 0.2])), -np.log(1 - np.array([0.01, 0.04])))
+
+
+# --- kernels and per-run designs ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_size", [None, 3])
+def test_backends_agree(batch_size):
+    from dln_verify.numeric.kernels import available_backends
+
+    X, y = _data(6, 20, 70)
+    gams = np.array([0.02, 0.2, 5.0])  # the last run diverges
+    runs = [gradient_descent(X, y, np.full(20, 0.3), np.zeros(20), gams, 3000, tol=1e-10,
+                             batch_size=batch_size, rng=4, backend=b)
+            for b in available_backends()]
+    for other in runs[1:]:
+        np.testing.assert_allclose(other.final_beta, runs[0].final_beta, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(other.gain, runs[0].gain, rtol=1e-12, atol=1e-300)
+        np.testing.assert_array_equal(other.diverged, runs[0].diverged)
+        np.testing.assert_array_equal(other.steps, runs[0].steps)
+        assert other.message == runs[0].message
+    assert runs[0].diverged[2] and not runs[0].diverged[0]
+
+
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_per_run_designs_equal_separate_runs(batch_size):
+    rng = np.random.default_rng(71)
+    B, n, d = 3, 5, 16
+    Xs = rng.standard_normal((B, n, d))
+    ys = rng.standard_normal((B, n))
+    gams = np.array([0.05, 0.1, 0.08])
+    u0 = np.full(d, 0.2)
+    res = gradient_descent(Xs, ys, u0, np.zeros(d), gams, 4000, tol=1e-9, record_every=100,
+                           batch_size=batch_size, rng=5)
+    assert res.final_beta.shape == (B, d) and res.beta.shape[0] == B
+    for b in range(B):
+        one = gradient_descent(Xs[b], ys[b], u0, np.zeros(d), gams[b], 4000, tol=1e-9,
+                               record_every=100)
+        if batch_size is None:  # deterministic: the same run alone
+            np.testing.assert_allclose(res.final_beta[b], one.final_beta[0], rtol=1e-12,
+                                       atol=1e-14)
+            assert res.steps[b] == one.steps[0] and res.converged[b] == one.converged[0]
+        else:  # SGD interpolates its own data
+            assert res.converged[b]
+            assert np.linalg.norm(Xs[b] @ res.final_beta[b] - ys[b]) <= 1e-8 * np.linalg.norm(
+                ys[b])
+
+
+def test_per_run_designs_validated():
+    rng = np.random.default_rng(72)
+    Xs = rng.standard_normal((2, 3, 5))
+    with pytest.raises(ValueError, match="y must have shape"):
+        gradient_descent(Xs, rng.standard_normal(3), np.ones(5), np.zeros(5), 0.1, 10)
+    ys = rng.standard_normal((2, 3))
+    ys[1] = 0.0
+    with pytest.raises(ValueError, match="identically zero"):
+        gradient_descent(Xs, ys, np.ones(5), np.zeros(5), 0.1, 10)
+    with pytest.raises(ValueError, match="stepsizes"):
+        gradient_descent(Xs, rng.standard_normal((2, 3)), np.ones(5), np.zeros(5),
+                         [0.1, 0.2, 0.3], 10)

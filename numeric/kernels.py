@@ -1,0 +1,318 @@
+"""Compiled step kernels for the (S)GD simulators, behind one interface.
+
+One step of (S)GD on ``β = u ⊙ v`` (``docs/theory/regression.md`` §3.1; Even, Pesme, Gunasekar &
+Flammarion, NeurIPS 2023, arXiv:2302.08982, Theorem 1) for a batch of B runs splits into
+
+1. the products with the data — :meth:`UVKernel.residual` ``R = P Xᵀ − y`` with ``P = U ⊙ V``
+   and :meth:`UVKernel.gradient` ``G = (R ⊙ M) X`` (``M`` the 0/1 mask of the SGD rows, or none):
+   one matrix product over the whole batch for a shared ``X`` of shape (n, d), and a per-run
+   pair of matrix-vector products (each ``X_b`` read once from memory, the second pass from
+   cache) for a different ``X`` per run, shape (B, n, d);
+2. the elementwise work — :meth:`UVKernel.update`: with ``x = s_b G`` (``s_b = γ_b / n`` or
+   ``γ_b / b``) the simultaneous step ``u ← u − v x``, ``v ← v − u x``, its finiteness test, the
+   accumulators ``Σ q(x)``, ``Σ [2x + ln|(1−x)/(1+x)|]``, ``Π sign(1 − x²)`` of Even et al.'s
+   identity and the next ``P = U ⊙ V`` — fused into two passes over each run's row by numba,
+   where numpy needs about twenty.
+
+Backends: ``"numba"`` (default when numba imports) and ``"numpy"`` (the reference, always
+available); :func:`get_kernel` picks one, ``DLN_VERIFY_KERNEL_BACKEND`` overrides the default.
+A further backend (e.g. an accelerator) only has to provide the three methods. Everything is
+float64.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["UVKernel", "get_kernel", "available_backends", "default_backend", "BACKENDS"]
+
+#: known backend names (``available_backends()`` says which import here)
+BACKENDS = ("numba", "numpy")
+#: below this ``x²`` the accumulators use their series (truncation < 0.0025⁸ relative)
+_SERIES_BELOW = 0.0025
+
+
+class UVKernel(Protocol):
+    """The interface every backend provides (all arrays float64, C-contiguous, batch first)."""
+
+    name: str
+
+    def residual(self, X: np.ndarray, y: np.ndarray, P: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        """``R = P Xᵀ − y`` per run: X (n, d) or (B, n, d), y (n,) or (B, n), P (B, d)."""
+
+    def gradient(self, X: np.ndarray, R: np.ndarray, mask: np.ndarray | None = None,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        """``G = (R ⊙ mask) X`` per run (no division: the scale goes to :meth:`update`)."""
+
+    def update(self, U: np.ndarray, V: np.ndarray, G: np.ndarray, scale: np.ndarray,
+               active: np.ndarray, gain: np.ndarray, delta: np.ndarray, sign: np.ndarray,
+               P: np.ndarray) -> np.ndarray:
+        """One step in place for the active runs; returns ``ok`` (B,) bool.
+
+        With ``x = scale[b] · G[b]``: a run whose step ``u − v x``, ``v − u x`` is finite
+        (row sums) is updated with its accumulators (``gain += q(x)``, ``delta += 2x +
+        ln|(1−x)/(1+x)|``, ``sign *= sign(1 − x²)``) and ``P = U ⊙ V``; a run whose step is not
+        finite is left unchanged with ``ok = False``; inactive runs are left unchanged
+        (``ok = True``).
+        """
+
+
+# ---------------------------------------------------------------------------------------------
+# Products with the data (BLAS; shared by both backends)
+# ---------------------------------------------------------------------------------------------
+
+
+def _residual(X, y, P, out=None):
+    if X.ndim == 2:
+        R = np.matmul(P, X.T, out=out)
+        R -= y
+        return R
+    B, n, _ = X.shape
+    R = np.empty((B, n)) if out is None else out
+    for b in range(B):  # each X_b once: (n, d) @ (d,)
+        np.dot(X[b], P[b], out=R[b])
+    R -= y
+    return R
+
+
+def _gradient(X, R, mask=None, out=None):
+    Rm = R if mask is None else R * mask
+    if X.ndim == 2:
+        return np.matmul(Rm, X, out=out)
+    B, _, d = X.shape
+    G = np.empty((B, d)) if out is None else out
+    for b in range(B):  # X_b is still in cache from the residual when it fits
+        np.dot(Rm[b], X[b], out=G[b])
+    return G
+
+
+# ---------------------------------------------------------------------------------------------
+# numpy reference backend
+# ---------------------------------------------------------------------------------------------
+
+
+class _NumpyKernel:
+    """The reference: the elementwise step in numpy (many passes over the (B, d) arrays)."""
+
+    name = "numpy"
+
+    def residual(self, X, y, P, out=None):
+        return _residual(X, y, P, out)
+
+    def gradient(self, X, R, mask=None, out=None):
+        return _gradient(X, R, mask, out)
+
+    def update(self, U, V, G, scale, active, gain, delta, sign, P):
+        from dln_verify.numeric.gd import delta_even, q_even
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            gG = np.where(active[:, None], scale[:, None] * G, 0.0)
+            Un = U - V * gG
+            Vn = V - U * gG
+            ok = np.isfinite(np.sum(Un, axis=1) + np.sum(Vn, axis=1)) | ~active
+            if not np.all(ok):
+                gG = np.where((active & ok)[:, None], gG, 0.0)
+                Un = U - V * gG
+                Vn = V - U * gG
+            gain += q_even(gG)
+            delta += delta_even(gG)
+            if float(np.max(np.abs(gG))) >= 1.0:
+                sign *= np.sign(1.0 - gG * gG)
+            U[...] = Un
+            V[...] = Vn
+            np.multiply(U, V, out=P)
+        return ok
+
+
+# ---------------------------------------------------------------------------------------------
+# numba backend (compiled lazily, cached on disk by numba)
+# ---------------------------------------------------------------------------------------------
+
+_numba_lock = threading.Lock()
+_numba_update = None
+_numba_error: str | None = None
+
+
+def _build_numba():
+    import numba
+
+    opts = {"cache": True, "nogil": True, "error_model": "numpy", "boundscheck": False}
+
+    @numba.njit(fastmath={"reassoc", "contract"}, **opts)
+    def _trial(U, V, G, s, tu, tv):  # pragma: no cover - compiled
+        """Pass 1 over a run's row: the trial step into tu, tv, and its sum (finiteness)."""
+        tot = 0.0
+        for j in range(U.shape[0]):
+            x = s * G[j]
+            un = U[j] - V[j] * x
+            vn = V[j] - U[j] * x
+            tu[j] = un
+            tv[j] = vn
+            tot += un + vn
+        return tot
+
+    @numba.njit(fastmath={"contract"}, **opts)
+    def _commit(G, s, tu, tv, U, V, P, gain, delta):  # pragma: no cover - compiled
+        """Pass 2: commit the step, P = U V, and the series of the accumulators (x² < 0.0025);
+        returns how many entries need the exact formulas."""
+        nbig = 0
+        for j in range(G.shape[0]):
+            x = s * G[j]
+            x2 = x * x
+            # −ln(1 − x²) = Σ_{k≤8} x^{2k}/k and 2x − 2 atanh x as in gd.delta_even
+            q = x2 * (1.0 / 8.0) + (1.0 / 7.0)
+            q = q * x2 + (1.0 / 6.0)
+            q = q * x2 + (1.0 / 5.0)
+            q = q * x2 + (1.0 / 4.0)
+            q = q * x2 + (1.0 / 3.0)
+            q = q * x2 + (1.0 / 2.0)
+            q = q * x2 + 1.0
+            q = q * x2
+            p = x2 * (1.0 / 17.0) + (1.0 / 15.0)
+            p = p * x2 + (1.0 / 13.0)
+            p = p * x2 + (1.0 / 11.0)
+            p = p * x2 + (1.0 / 9.0)
+            p = p * x2 + (1.0 / 7.0)
+            p = p * x2 + (1.0 / 5.0)
+            p = p * x2 + (1.0 / 3.0)
+            p = p * x2 * x * -2.0
+            small = x2 < 0.0025
+            gain[j] += q if small else 0.0
+            delta[j] += p if small else 0.0
+            nbig += 0 if small else 1
+            un = tu[j]
+            vn = tv[j]
+            U[j] = un
+            V[j] = vn
+            P[j] = un * vn
+        return nbig
+
+    @numba.njit(**opts)
+    def _exact(G, s, gain, delta, sign):  # pragma: no cover - compiled
+        """The entries with x² ≥ 0.0025: q, δ from logarithms, and the sign product."""
+        for j in range(G.shape[0]):
+            x = s * G[j]
+            x2 = x * x
+            if x2 < 0.0025:
+                continue
+            # ln|1 − t| as log1p(−t) for t < 1 and ln|1 − t| beyond (gd._log_abs_one_minus)
+            if x2 < 1.0:
+                q = -np.log1p(-x2)
+            elif x2 == 1.0:
+                q = np.inf
+            else:
+                q = -np.log(x2 - 1.0)
+            if x < 1.0:
+                lm = np.log1p(-x)
+            elif x == 1.0:
+                lm = -np.inf
+            else:
+                lm = np.log(x - 1.0)
+            if x > -1.0:
+                lp = np.log1p(x)
+            elif x == -1.0:
+                lp = -np.inf
+            else:
+                lp = np.log(-x - 1.0)
+            gain[j] += q
+            delta[j] += 2.0 * x + lm - lp
+            if x2 >= 1.0:
+                sign[j] *= np.sign(1.0 - x2)
+
+    @numba.njit(**opts)
+    def _update(U, V, G, scale, active, gain, delta, sign, P, ok):  # pragma: no cover
+        B, d = U.shape
+        tu = np.empty(d)
+        tv = np.empty(d)
+        for b in range(B):
+            ok[b] = True
+            if not active[b]:
+                continue
+            s = scale[b]
+            if not np.isfinite(_trial(U[b], V[b], G[b], s, tu, tv)):
+                ok[b] = False
+                continue
+            if _commit(G[b], s, tu, tv, U[b], V[b], P[b], gain[b], delta[b]) > 0:
+                _exact(G[b], s, gain[b], delta[b], sign[b])
+        return ok
+
+    return _update
+
+
+def _get_numba_update():
+    global _numba_update, _numba_error
+    with _numba_lock:
+        if _numba_update is None and _numba_error is None:
+            try:
+                _numba_update = _build_numba()
+            except Exception as exc:  # numba missing or unusable: the numpy backend is used
+                _numba_error = f"{type(exc).__name__}: {exc}"
+    return _numba_update
+
+
+class _NumbaKernel:
+    """The elementwise step fused into two passes per run row (numba, no temporaries)."""
+
+    name = "numba"
+
+    def __init__(self, update) -> None:
+        self._update = update
+
+    def residual(self, X, y, P, out=None):
+        return _residual(X, y, P, out)
+
+    def gradient(self, X, R, mask=None, out=None):
+        return _gradient(X, R, mask, out)
+
+    def update(self, U, V, G, scale, active, gain, delta, sign, P):
+        ok = np.empty(U.shape[0], dtype=np.bool_)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._update(U, V, G, np.ascontiguousarray(scale, dtype=np.float64),
+                         np.ascontiguousarray(active, dtype=np.bool_), gain, delta, sign, P, ok)
+        return ok
+
+
+def available_backends() -> tuple[str, ...]:
+    """Backends usable in this process (``"numpy"`` always; ``"numba"`` if it compiles)."""
+    return ("numba", "numpy") if _get_numba_update() is not None else ("numpy",)
+
+
+def default_backend() -> str:
+    """``DLN_VERIFY_KERNEL_BACKEND`` if set, else ``"numba"`` when available, else ``"numpy"``."""
+    env = os.environ.get("DLN_VERIFY_KERNEL_BACKEND", "").strip().lower()
+    if env:
+        if env not in BACKENDS:
+            raise ValueError(f"DLN_VERIFY_KERNEL_BACKEND must be one of {BACKENDS}, got {env!r}")
+        return env
+    return "numba" if _get_numba_update() is not None else "numpy"
+
+
+def get_kernel(backend: str | None = None) -> UVKernel:
+    """The (S)GD step kernel of ``backend`` (None: :func:`default_backend`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = get_kernel("numpy")
+    >>> U, V = np.full((1, 2), 1.0), np.zeros((1, 2))
+    >>> gain, delta, sign, P = np.zeros((1, 2)), np.zeros((1, 2)), np.ones((1, 2)), U * V
+    >>> bool(k.update(U, V, np.ones((1, 2)), np.array([0.1]), np.array([True]),
+    ...               gain, delta, sign, P)[0])
+    True
+    >>> V.tolist()
+    [[-0.1, -0.1]]
+    """
+    name = default_backend() if backend is None else backend
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS} or None, got {name!r}")
+    if name == "numpy":
+        return _NumpyKernel()
+    update = _get_numba_update()
+    if update is None:
+        raise ValueError(f"backend 'numba' is not available here ({_numba_error})")
+    return _NumbaKernel(update)
