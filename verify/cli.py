@@ -2,8 +2,9 @@
 
 Exit codes: 0 every checked claim passed; 1 a claim failed, diverged or errored; 2 bad input
 (unknown claim id, invalid option value, unparsable expression, unloadable plugin); 3 no claim
-failed but at least one was not decided (``inconclusive`` or ``outside-assumptions``). Errors
-print one line, never a traceback.
+failed but at least one was not decided (``inconclusive`` or ``outside-assumptions``). ``sweep``
+exits 0 when no task failed or errored (undecided tasks are counted in its summary), 1
+otherwise. Errors print one line, never a traceback.
 
 Per-claim options (``--data``, ``--alpha``, ``--potential`` …) are not listed here: they are
 built from the :class:`~dln_verify.verify.claim.Option` declarations of the registered claims,
@@ -41,8 +42,21 @@ def exit_code(results: Sequence[Evidence]) -> int:
     return EXIT_FAIL
 
 
+_QUIET = {"on": False}
+
+
 def _progress(message: str) -> None:
-    click.echo(message, err=True)
+    if not _QUIET["on"]:
+        click.echo(message, err=True)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    _QUIET["on"] = bool(value)
+    return value
+
+
+_quiet = click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_set_quiet,
+                      is_eager=True, help="No progress lines on stderr (errors still print).")
 
 
 def _resolve_ids(ids: tuple[str, ...], all_: bool) -> list[str]:
@@ -171,6 +185,7 @@ def _write_json_results(results: Sequence[Evidence], path: Path, seed: int, prof
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Also write the results (results.json schema) to FILE.")
 @_plugin
+@_quiet
 def check(ids, all_, seed, profile, as_json, output, plugins, **claim_values) -> None:
     """Check claims; exit 0 if all pass, 1 if any fails, 3 if some are undecided."""
     claim_ids = _resolve_ids(ids, all_)
@@ -213,6 +228,7 @@ def _check_writable(out: Path) -> None:
 @_seed
 @_profile
 @_plugin
+@_quiet
 def report(ids, all_, out, from_, seed, profile, plugins, **claim_values) -> None:
     """Check claims and write index.html, index.md, results.json and figures/."""
     from dln_verify.verify.report import load_results, write_report
@@ -380,6 +396,8 @@ def _prepare(argv: Sequence[str]) -> None:
     options (except a flag the command defines itself: ``sweep --alpha LIST``)."""
     for path in _plugin_paths(argv):
         registry.load_plugin(path)
+    if not {"check", "report", "sweep"} & set(argv):
+        return  # list, derive, --version, --help: no claim options to build (fast start-up)
     params = _claim_params(claim_options())
     for command in (check, report, sweep):
         command.params = [p for p in command.params if not getattr(p, "_dln_claim", False)]
@@ -393,6 +411,7 @@ def _prepare(argv: Sequence[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning input errors into one line and exit code 2."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _QUIET["on"] = False
     try:
         _prepare(args)
         cli.main(args=args, prog_name="dln-verify", standalone_mode=False)
