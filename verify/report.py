@@ -27,8 +27,9 @@ from dln_verify.verify.formatting import format_number
 from dln_verify.verify.mathml import math_spans, prose_to_html
 from dln_verify.verify.provenance import provenance
 
-__all__ = ["write_report", "load_results", "results_payload", "write_atomically",
-           "format_number", "evidence_html", "evidence_markdown", "FIGURE_FORMATS"]
+__all__ = ["write_report", "check_out_folder", "load_results", "results_payload",
+           "write_atomically", "format_number", "evidence_html", "evidence_markdown",
+           "FIGURE_FORMATS"]
 
 #: Figure files written beside each other by default (``figure_formats`` of write_report).
 FIGURE_FORMATS = ("png", "svg")
@@ -450,6 +451,27 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+def check_out_folder(out: Path | str) -> Path:
+    """``out`` as an absolute path, refused (ValueError naming ``--out``) where replacing it
+    would replace the current folder, one of its parents or the file system root.
+
+    Examples
+    --------
+    >>> check_out_folder(".")
+    Traceback (most recent call last):
+    ...
+    ValueError: --out .: is the current folder or a parent of it (a report replaces its folder)
+    """
+    given = Path(out)
+    path = given.absolute()
+    resolved = path.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == Path(resolved.anchor) or resolved == cwd or resolved in cwd.parents:
+        raise ValueError(f"--out {given}: is the current folder or a parent of it (a report "
+                         "replaces its folder)")
+    return path
+
+
 def _swap_in(staged: Path, out: Path) -> None:
     """Replace ``out`` by the complete folder ``staged`` (same file system).
 
@@ -488,7 +510,7 @@ def write_report(
     ``provenance_record`` (from :func:`load_results`) rebuilds a report without computing
     (``dln-verify report --from results.json``).
     """
-    out = Path(out)
+    out = check_out_folder(out)
     formats = tuple(dict.fromkeys(figure_formats))
     from dln_verify.verify.figures import FORMATS
 

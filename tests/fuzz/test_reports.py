@@ -240,3 +240,18 @@ def test_different_seeds_give_different_results(tmp_path, capsys):
         check_contract(res)
         texts.append(_without_time(path))
     assert texts[0] != texts[1]
+
+
+@pytest.mark.parametrize("out", [".", "", "..", "/"])
+def test_out_that_would_replace_the_current_folder_is_refused(out, plugin_file, tmp_path,
+                                                              monkeypatch, capsys):
+    """``--out .`` used to end in a traceback (OSError EBUSY from the rename); replacing the
+    current folder (or a parent) would delete the user's files: exit 2 naming --out."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "keep.txt").write_text("mine")
+    monkeypatch.chdir(work)
+    res = run_main(["report", PLUGIN_ID, "--plugin", str(plugin_file), "--out", out], capsys)
+    check_contract(res, param="--out")
+    assert sorted(p.name for p in work.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fuzz_claim.py", "work"]
