@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from dln_verify.numeric.hyperbolic import scaled_cosh, scaled_sinh
+from dln_verify.numeric.hyperbolic import log_scaled_cosh, scaled_cosh, scaled_sinh
 from dln_verify.numeric.validation import (
     as_finite_array,
     check_classification_data,
@@ -78,6 +78,12 @@ class NumericPotential:
     hess, hess_deriv : callable or None
         Second and third derivatives of ϕ as functions of β (needed only for
         ``coordinates="primal"``).
+    log_hess, log_hess_deriv : callable or None
+        Optional log-domain forms, as functions of β, of ``log ϕ''(β)`` and its derivative
+        ``ϕ'''/ϕ''``. With them ``coordinates="primal"`` evaluates the right-hand side
+        ``Σ_k z_ki exp(σ − m_k − log ϕ''(β_i))`` with the exponents combined before
+        exponentiating: for ``cosh`` both the loss weights ``e^{σ−m}`` and ``cosh β`` grow like
+        ``e^{c log t}``, and overflow past ``|β| ≈ 710`` (log t in the thousands) otherwise.
     coordinates : {"dual", "primal"}
         State in which :func:`mirror_flow` integrates: ``θ`` (default) or ``β``. Use
         ``"primal"`` for potentials growing faster than any power (``cosh``): there ``θ`` grows
@@ -92,6 +98,8 @@ class NumericPotential:
     hess: Callable[[np.ndarray], np.ndarray] | None = None
     hess_deriv: Callable[[np.ndarray], np.ndarray] | None = None
     coordinates: str = "dual"
+    log_hess: Callable[[np.ndarray], np.ndarray] | None = None
+    log_hess_deriv: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def _newton_inverse(grad: Callable, hess: Callable, theta: np.ndarray) -> np.ndarray:
@@ -222,7 +230,8 @@ def builtin_potential(name: str, alpha: float = 0.1) -> NumericPotential:
     if name == "cosh":
         return NumericPotential(name, np.sinh, np.arcsinh,
                                 lambda t: 1.0 / np.sqrt(1.0 + np.asarray(t, float) ** 2),
-                                "cosh(x) - 1", np.cosh, np.sinh, "primal")
+                                "cosh(x) - 1", np.cosh, np.sinh, "primal",
+                                lambda b: log_scaled_cosh(0.0, b), np.tanh)
     if name == "hypentropy":
         alpha = check_positive(alpha, "alpha")
         log_a2 = 2.0 * np.log(alpha)
@@ -277,6 +286,13 @@ def _loss_weights(m: np.ndarray, shift: float, loss: str) -> tuple[np.ndarray, n
     return w, w * sig
 
 
+def _log_loss_weights(m: np.ndarray, shift: float, loss: str) -> tuple[np.ndarray, np.ndarray]:
+    """``log w = log(−ℓ'(m)) + shift`` and ``(dw/dm·(−1))/w`` (1 for exp, sigmoid(m))."""
+    if loss == "exp":
+        return shift - m, np.ones_like(m)
+    return shift - np.logaddexp(0.0, m), 0.5 * (1.0 + np.tanh(0.5 * m))
+
+
 def log_loss(m: np.ndarray, loss: str) -> np.ndarray:
     """``log L = log Σ_i ℓ(m_i)`` along the last axis, without overflow/underflow.
 
@@ -318,7 +334,8 @@ class MirrorFlowResult:
     beta : ndarray (B, T, d)
         ``β`` at ``times`` (the stored trajectory); NaN at times a run did not reach.
     theta : ndarray (B, T, d)
-        The dual ``θ = ∇φ(β)`` at ``times``.
+        The dual ``θ = ∇φ(β)`` at ``times`` (±inf where it exceeds float64, e.g. ``sinh β``
+        for ``cosh`` past |β| ≈ 710; ``β`` stays finite and is what the claims read).
     log_loss : ndarray (B, T)
     diverged : ndarray (B,) of bool
         A blow-up: the state, ``β`` or the loss became non-finite (the solver stopped on
@@ -568,6 +585,9 @@ def mirror_flow(
             if count[0] > max_nfev:
                 raise _BudgetSpent
             be = z if primal else pot.grad_inv(z)
+            if primal and pot.log_hess is not None:
+                log_w, _ = _log_loss_weights(Z @ be, s, lo)
+                return np.sum(Z * np.exp(log_w[:, None] - pot.log_hess(be)[None, :]), axis=0)
             w, _ = _loss_weights(Z @ be, s, lo)
             g = Z.T @ w
             return g / pot.hess(be) if primal else g
@@ -578,6 +598,11 @@ def mirror_flow(
             core = (Z.T * dw) @ Z
             if not primal:
                 return -core * pot.inv_hess(z)[None, :]
+            if pot.log_hess is not None and pot.log_hess_deriv is not None:
+                log_w, sig = _log_loss_weights(Z @ be, s, lo)
+                e = np.exp(log_w[:, None] - pot.log_hess(be)[None, :])  # (n, d)
+                g = np.sum(Z * e, axis=0)
+                return -(Z * e).T @ (Z * sig[:, None]) - np.diag(g * pot.log_hess_deriv(be))
             h = pot.hess(be)
             return -core / h[:, None] - np.diag((Z.T @ w) * pot.hess_deriv(be) / h**2)
 

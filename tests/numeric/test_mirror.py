@@ -58,6 +58,21 @@ def test_sympy_and_closed_form_potentials_agree(data):
         np.testing.assert_allclose(a.beta, b.beta, rtol=1e-5, atol=1e-7)
 
 
+def test_cosh_log_domain_flow_passes_the_float64_overflow(data):
+    """β beyond 710 (cosh β and the loss weights overflow float64): the log-domain right-hand
+    side keeps the flow finite, and the angle to the ℓ∞ max margin keeps falling."""
+    from dln_verify.numeric.convex.max_margin import max_margin
+
+    X, y = data
+    X = X / 10.0  # max|β| ≈ log t · M/(1 + M), M = ‖β̄‖_∞ at unit margin (10x larger)
+    grid = [100.0, 400.0, 1000.0]
+    res = mirror_flow(X, y, builtin_potential("cosh"), grid, atol=1e-8)
+    assert res.converged[0] and not res.diverged[0], res.message
+    assert np.all(np.isfinite(res.beta)) and np.abs(res.beta[0, -1]).max() > 710
+    a = angle(res.beta[0], max_margin(X, y, "linf").beta[None, :])
+    assert a[2] < a[1] < a[0]
+
+
 def test_newton_inverse_of_mirror_map():
     pot = potential_from_sympy(*parse_potential("asymmetric"))
     theta = np.linspace(-1e3, 1e3, 101)

@@ -8,8 +8,12 @@ exponentially tailed loss on linearly separable data has ``β_t/‖β_t‖ → �
 
 Convention (``docs/theory/classification.md §1``): loss summed over samples, ``Z = diag(y)X``,
 flow started at ``θ = ∇φ(β) = 0``; integrated in ``σ = log t``
-(:func:`dln_verify.numeric.mirror.mirror_flow`). The paper gives no rate; the check is an order
-claim on the empirical rate ``angle ~ C/log t`` (``docs/theory/classification.md §1.5``).
+(:func:`dln_verify.numeric.mirror.mirror_flow`). The paper proves convergence in direction, no
+rate; the check tests that the angle to the predicted direction tends to 0: its limit,
+extrapolated on the late part of the log t grid with the rate law of the horizon shape
+(``1/log t`` for power-type horizons, ``log log t/log t`` for the exponential-type ``cosh``),
+is a small share of the final angle, and angle and margin gap decrease there
+(``docs/theory/classification.md §1.5``).
 """
 
 from __future__ import annotations
@@ -20,9 +24,17 @@ import numpy as np
 
 from dln_verify.numeric.convex.max_margin import GaugeSpec, as_gauge, max_margin
 from dln_verify.numeric.instances import Instance, separable_classification
-from dln_verify.numeric.mirror import builtin_potential, mirror_flow, potential_from_sympy
+from dln_verify.numeric.mirror import angle, builtin_potential, mirror_flow, potential_from_sympy
 from dln_verify.verify.bibliography import PESME_DRAGOMIR2024
-from dln_verify.verify.checks import angle_figure, compare_directions, flow_failure
+from dln_verify.verify.checks import (
+    LATE_WINDOW,
+    angle_figure,
+    compare_directions,
+    control_floor,
+    direction_increments,
+    flow_failure,
+    rate_shape,
+)
 from dln_verify.verify.claim import (
     Claim,
     Comparison,
@@ -36,8 +48,20 @@ from dln_verify.verify.claim import (
 
 __all__ = ["MirrorHorizon", "predict_directions"]
 
-LOG_T_QUICK = (30.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
-LOG_T_HYP = (10.0, 100.0, 1e3, 1e4, 1e5, 1e6)
+#: log t grid of the angle checks: 21 points from 10 to 1000 (the late window, log t ≥ 200, holds 8)
+LOG_T_QUICK = tuple(float(v) for v in np.geomspace(10.0, 1000.0, 21))
+#: log t grid of the hyperbolic entropy (margin only): 16 points from 10 to 1e6
+LOG_T_HYP = tuple(float(v) for v in np.geomspace(10.0, 1e6, 16))
+#: absolute tolerance of the integrator on the state (β or θ, which grow like log t or faster):
+#: the angle changes by < 1e-9 against atol = 1e-12, which made Radau stall with "required step
+#: size is less than spacing between numbers" on coordinates crossing 0 (cosh, seeds 13, 26)
+ATOL = 1e-8
+ATOL_RETRY = 1e-12
+#: log t grid of cosh: 24 points from 10 to 2000 (late window log t ≥ 400). Its flow can linger
+#: near an intermediate direction up to log t ≈ 600 (seed 9) before the rate law takes over;
+#: float64 limits the horizon: the loss weights e^{log t − m} grow like t^c and the right-hand
+#: side of the free coordinates becomes rounding noise of their cancellation past log t ≈ 3000
+LOG_T_COSH = tuple(float(v) for v in np.geomspace(10.0, 2000.0, 24))
 _BUILTIN_NUMERIC = {"quadratic", "cubic", "cosh", "hypentropy"}
 
 
@@ -75,7 +99,7 @@ def predict_directions(inst: Instance, names: list[str]) -> Prediction:
     return Prediction("φ∞-max-margin directions", values, cert)
 
 class MirrorHorizon(Claim):
-    """Mirror flow on separable data → φ∞-max-margin direction, at rate ~1/log t.
+    """Mirror flow on separable data → φ∞-max-margin direction.
 
     Theorem (Pesme, Dragomir & Flammarion, NeurIPS 2024, arXiv:2406.12763, main theorem):
     for a separable potential ``φ = Σϕ(β_i)`` with coercive gradient and a horizon shape,
@@ -83,9 +107,12 @@ class MirrorHorizon(Claim):
     direction to ``argmin{φ_∞(β) : Zβ ≥ 1}``. Convention: loss summed over samples,
     ``θ_0 = 0``; see :mod:`dln_verify.numeric.mirror`.
 
-    Checked: the angle to the predicted direction and the relative margin gap decrease, the
-    fitted slope of log(angle) vs log(log t) lies in [−1.3, −0.7] and angle·log t varies by
-    at most 2× over log t ∈ [30, 1000]. The hyperbolic entropy is checked on its margin only.
+    Checked on log t ∈ [10, 1000] (late window [200, 1000]): the limit of the angle,
+    extrapolated with the rate law of the horizon shape (``1/log t`` power-type,
+    ``log log t/log t`` for ``cosh``), is at most half the final angle, and the angle and the
+    margin gap do not increase on the late window. The hyperbolic entropy is checked on its
+    margin only (log t up to 1e6). The negative control (ℓ2 direction in place of the horizon
+    gauge) is rejected by the same check, with a floor from the triangle inequality.
 
     Examples
     --------
@@ -105,31 +132,37 @@ class MirrorHorizon(Claim):
         "$\\bar\\beta\\in\\arg\\min\\{\\phi_\\infty(\\beta): "
         "y_i\\langle x_i,\\beta\\rangle\\ge 1\\}$, "
         "where $\\phi_\\infty$ is the horizon function (gauge of the limit of the normalised "
-        "sub-level sets). Empirically the angle decays like $C/\\log t$."
+        "sub-level sets)."
     )
     kind = "order"
     tolerances = (
-        Tolerance("*.slope", "in", (-1.3, -0.7),
-                  "fitted slope of log(angle) vs log(log t) over log t ∈ [30, 1000]; angle·log t "
-                  "was measured constant to a few % there, while the ℓ2 direction in place of "
-                  "the horizon gauge gives slope ≈ 0 (docs/theory/classification.md §1.5)"),
-        Tolerance("*.angle_logt_ratio", "<=", 2.0,
-                  "max/min of angle·log t over the fitted range: 'within 2×' "
-                  "(docs/theory/classification.md §1.6)"),
+        Tolerance("*.limit_fraction", "<=", 0.5,
+                  "limit of the angle extrapolated on the late window (log t ≥ log t_final/5) "
+                  "with the horizon shape's rate law, over the final angle: 0 when the angle "
+                  "tends to 0 (the theorem), 1 when it tends to a positive limit; 1/2 is the "
+                  "midpoint between the two (docs/theory/classification.md §1.5)"),
+        Tolerance("*.late_angle_ratio", "<=", 1.0,
+                  "largest ratio of consecutive angles on the late window: the angle does not "
+                  "increase once it follows A·r(log t) + o(r), r decreasing "
+                  "(docs/theory/classification.md §1.5)"),
+        Tolerance("*.late_gap_ratio", "<=", 1.0,
+                  "largest ratio of consecutive relative margin gaps on the late window: the "
+                  "normalised margin increases to γ* (docs/theory/classification.md §1.3)"),
         Tolerance("*.rel_margin_gap_final", "<=", 2e-2,
                   "hyperbolic entropy, checked on its margin only: relative margin gap at "
                   "log t = 1e6 (docs/theory/classification.md §1.5)"),
-        Tolerance("worst_deviation", "<=", 1.0,
-                  "the largest fraction of a potential's band used (|slope + 1| over the slope "
-                  "band's half-width, or the margin gap over its tolerance)"),
     )
     tolerance_note = (
-        "No rate is proved; the check is an order claim on the measured rate C/log t. The flow "
-        "is integrated in σ = log t with Radau at rtol 1e-8 (angles ≥ 1e-3 are resolved to "
-        "≪ 1 %); the max-margin solutions carry duality gaps ≤ 1e-6. The hyperbolic entropy "
-        "(α = 0.1) is checked on its margin only: its angle converges slowly, since β ∝ exp θ "
-        "and on the support the direction is set by O(1) differences of a dual that grows "
-        "like log(log t/α²) (docs/theory/classification.md §1.5)."
+        "The theorem gives convergence in direction and no rate. The check extrapolates the "
+        "angle's limit on the late window with the rate law of the horizon shape and needs it "
+        "to be at most half the final angle; a wrong direction at angle δ from the predicted "
+        "one has limit fraction ≥ (δ − Σ|c_k|a_k)/(δ + a_final) (triangle inequality; the "
+        "floor is reported for each control). The flow is integrated in σ = log t with Radau "
+        "at rtol 1e-8, atol 1e-8 (angle errors < 1e-8); the max-margin solutions carry duality "
+        "gaps ≤ 1e-6. The hyperbolic entropy (α = 0.1) is checked on its margin only: its "
+        "angle converges slowly, since β ∝ exp θ and on the support the direction is set by "
+        "O(1) differences of a dual that grows like log(log t/α²) "
+        "(docs/theory/classification.md §1.5)."
     )
     options = {"potential": Option("potential", "expression in x of a separable potential "
                                    "(default: the built-in set)", "str", "EXPR")}
@@ -148,7 +181,8 @@ class MirrorHorizon(Claim):
             names = [potential]
         losses = ["exp", "logistic"] if profile == "thorough" else ["exp"]
         return Instance(X, y, seed, {"potentials": names, "losses": losses,
-                                     "log_t": list(LOG_T_QUICK), "log_t_hypentropy":
+                                     "log_t": list(LOG_T_QUICK),
+                                     "log_t_cosh": list(LOG_T_COSH), "log_t_hypentropy":
                                      list(LOG_T_HYP), "alpha": 0.1},
                         name="separable_classification(n=8, d=16)")
 
@@ -177,16 +211,31 @@ class MirrorHorizon(Claim):
         for name in instance.params["potentials"]:
             pot = _pot_numeric(name, alpha)
             grid = np.asarray(instance.params["log_t_hypentropy"] if name == "hypentropy"
+                              else instance.params["log_t_cosh"] if name == "cosh"
                               else instance.params["log_t"], float)
             for loss in instance.params["losses"]:
-                # budget: right-hand-side evaluations (solver units), never wall-clock time
-                res = mirror_flow(instance.X, instance.y, pot, grid, loss=loss)
+                key = name if loss == "exp" else f"{name}[{loss}]"
+                # budget: right-hand-side evaluations (solver units), never wall-clock time;
+                # Radau's cost on the non-Lipschitz cubic map (β = sign θ √|θ|) jumps with
+                # atol, so a run that fails at ATOL is retried once at ATOL_RETRY
+                res = mirror_flow(instance.X, instance.y, pot, grid, loss=loss, atol=ATOL)
+                nfev = int(res.nfev[0])
+                if not res.converged[0] and not res.diverged[0]:
+                    res = mirror_flow(instance.X, instance.y, pot, grid, loss=loss,
+                                      atol=ATOL_RETRY)
+                    nfev += int(res.nfev[0])
                 failure = flow_failure([res])
                 if failure is not None:
                     return failure
-                key = name if loss == "exp" else f"{name}[{loss}]"
+                info[f"{key}.nfev"] = nfev
+                if name != "hypentropy":
+                    d = direction_increments(res.beta[0], grid)
+                    if not np.all(d[1:] <= d[:-1]):
+                        return Simulation({}, inconclusive=True, info={
+                            **info, "reason": f"{key}: the direction's own increments still "
+                            f"grow on the late window (log t ≥ {grid[-1] / LATE_WINDOW:g}): "
+                            f"the flow has not reached the rate regime by log t = {grid[-1]:g}"})
                 runs[key] = {"beta": res.beta[0], "log_t": grid, "loss": loss}
-                info[f"{key}.nfev"] = int(res.nfev[0])
         return Simulation({"runs": runs}, info=info)
 
     def _pred_for_runs(self, prediction: Prediction, simulation: Simulation) -> Prediction:
@@ -201,10 +250,10 @@ class MirrorHorizon(Claim):
         margin_only = {k for k in simulation.values["runs"]
                        if k.split("[")[0] in self._margin_only(instance, prediction)}
         return compare_directions(instance, pred, simulation, margin_only,
-                                  slope=self.tol("*.slope"),
-                                  ratio=self.tol("*.angle_logt_ratio"),
-                                  margin_gap=self.tol("*.rel_margin_gap_final"),
-                                  deviation=self.tol("worst_deviation"))
+                                  limit=self.tol("*.limit_fraction"),
+                                  angle_decrease=self.tol("*.late_angle_ratio"),
+                                  gap_decrease=self.tol("*.late_gap_ratio"),
+                                  margin_gap=self.tol("*.rel_margin_gap_final"))
 
     def negative_controls(self, instance, prediction, simulation) -> list[NegativeControl]:
         l2 = max_margin(instance.X, instance.y, "l2")
@@ -226,8 +275,28 @@ class MirrorHorizon(Claim):
         else:
             desc = ("ℓ2 max margin (Soudry's direction) in place of the horizon gauge for "
                     + ", ".join(changed))
+        floors = self._control_floors(instance, prediction, simulation, vals, changed)
+        if floors:
+            desc += "; triangle-inequality floor of its limit fraction: " + ", ".join(
+                f"{k} {v:.3f}" for k, v in floors.items())
         return [NegativeControl("l2-instead-of-horizon", desc,
                                 Prediction("wrong gauge", vals, prediction.certificate))]
+
+    def _control_floors(self, instance, prediction, simulation, wrong, changed) -> dict:
+        """Lower bounds on the control's limit fraction from the true runs (angle-judged runs)."""
+        margin_only = self._margin_only(instance, prediction)
+        out = {}
+        for key, run in simulation.values.get("runs", {}).items():
+            base = key.split("[")[0]
+            if base not in changed or base in margin_only:
+                continue
+            true_beta = np.asarray(prediction.values[base]["beta"])
+            a = angle(np.asarray(run["beta"]), true_beta[None, :])
+            delta = float(angle(true_beta, np.asarray(wrong[base]["beta"])))
+            p = prediction.values[base]["p"]
+            shape = rate_shape(float("inf") if p is None else float(p))
+            out[key] = control_floor(a, run["log_t"], delta, shape)
+        return out
 
     def figures(self, instance, prediction, simulation, comparison) -> list[FigureSpec]:
         pred = self._pred_for_runs(prediction, simulation)
