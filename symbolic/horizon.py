@@ -57,8 +57,14 @@ Exceptions (all :class:`ValueError`, one-line messages):
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import json
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sympy as sp
@@ -676,67 +682,27 @@ def _horizon_cached(phi: sp.Expr, x: sp.Symbol) -> HorizonFunction:
         raise OutsideAssumptions("potential is not real and finite (it contains I, zoo, nan or oo)",
                                  hypothesis="domain", decided=True)
     steps: list[tuple[str, Any]] = [("potential ϕ(x)", phi)]
-
-    # --- hypotheses: C² and finite on R, strictly convex (proved, never sampled) -------------
-    breaks = _break_points(phi, x)
-    if not breaks:
-        _check_smooth(phi, x, _Interval(None, "R"))
-        sides = [(phi, _Interval(-_S, "x < 0")), (phi, _Interval(_S, "x > 0"))]
-    else:
-        sides = []
-        for i in range(len(breaks) + 1):
-            if i == 0:
-                where, t = _Interval(breaks[0] - _S, f"x < {breaks[0]}"), breaks[0] - 1
-            elif i == len(breaks):
-                where, t = _Interval(breaks[-1] + _S, f"x > {breaks[-1]}"), breaks[-1] + 1
-            else:
-                a, b = breaks[i - 1], breaks[i]
-                where, t = _Interval((a + b * _S) / (1 + _S), f"{a} < x < {b}"), (a + b) / 2
-            piece = _resolve(phi, x, t)
-            _bound(piece, f"the potential on {where.text}")
-            _check_smooth(piece, x, where)
-            sides.append((piece, where))
-        for c, (left, _), (right, _) in zip(breaks, sides, sides[1:], strict=False):
-            _check_junction(phi, left, right, x, c)
-    for piece, where in sides:
-        _check_convex(piece, x, where)
+    limits = _cache_load(phi, x)
+    cached = limits is not None
+    if limits is None:
+        limits = _derive_limits(phi, x)
+    g_pos, g_neg, p_pos, p_neg, rho = limits
     steps.append(("hypotheses (proved with SymPy)",
                   "C² and finite on R; ϕ'' > 0 off finitely many points (strictly convex)"))
-
     d1 = sp.diff(phi, x)
     steps.append(("mirror map ϕ'(x)", d1))
-
-    # outer branches: for s → ∞, x = ±s lies in the last/first interval
-    outer_pos, outer_neg = sides[-1][0], sides[0][0]
-    work_pos = outer_pos.rewrite(sp.log) if outer_pos.has(sp.asinh, sp.acosh, sp.atanh) else (
-        outer_pos)
-    work_neg = outer_neg.rewrite(sp.log) if outer_neg.has(sp.asinh, sp.acosh, sp.atanh) else (
-        outer_neg)
-    fp = _bound(work_pos.subs(x, _S), "ϕ(s)")
-    fm = _bound(work_neg.subs(x, -_S), "ϕ(−s)")
-    dfp = sp.diff(fp, _S)
-    dfm = sp.diff(fm, _S)  # d/ds ϕ(−s) = −ϕ'(−s)
-
-    # --- coercive gradient: ϕ' onto R -----------------------------------------------------------
-    g_pos = _limit(dfp, "ϕ'(s) as s → +∞")
-    g_neg = _limit(dfm, "−ϕ'(−s) as s → +∞")
     if g_pos != sp.oo or g_neg != sp.oo:
         raise OutsideAssumptions(
             f"non-coercive gradient: ϕ'(+∞) = {g_pos}, ϕ'(−∞) = {-g_neg}; ϕ' must map onto R "
             "(the theorem excludes such potentials)", hypothesis="coercive-gradient", decided=True,
         )
     steps.append(("ϕ'(±∞)", sp.Tuple(sp.oo, -sp.oo)))
-
-    # --- indices of regular variation and side ratio --------------------------------------------
-    p_pos = _limit(_S * dfp / fp, "s ϕ'(s)/ϕ(s)")
-    p_neg = _limit(_S * dfm / fm, "s |ϕ'(−s)|/ϕ(−s)")
     for name, val in (("+", p_pos), ("−", p_neg)):
         if val != sp.oo and val < 1:
             raise OutsideAssumptions(
                 f"growth index on the {name} side is {val} < 1: not convex",
                 hypothesis="strictly-convex", decided=True,
             )
-    rho = _limit(fm / fp, "ϕ(−s)/ϕ(s)")
     steps.append(("index p₊ = lim s ϕ'(s)/ϕ(s)", p_pos))
     steps.append(("index p₋ = lim s |ϕ'(−s)|/ϕ(−s)", p_neg))
     steps.append(("ρ = lim ϕ(−s)/ϕ(s)", rho))
@@ -796,6 +762,8 @@ def _horizon_cached(phi: sp.Expr, x: sp.Symbol) -> HorizonFunction:
     else:
         gauge_text = "inf{r > 0 : Σ h(β_i / r) ≤ 1}"
     steps.append(("horizon function φ_∞(β)", gauge_text))
+    if not cached:
+        _cache_store(phi, x, limits)
     return HorizonFunction(
         kind=kind,
         p=p_out,
@@ -810,6 +778,178 @@ def _horizon_cached(phi: sp.Expr, x: sp.Symbol) -> HorizonFunction:
         x=x,
         steps=tuple(steps),
     )
+
+
+_derivations = 0  # derivations computed by this process (the cache is tested by counting them)
+
+
+def _derive_limits(phi: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, ...]:
+    """The expensive part: prove the hypotheses and take the limits ``(ϕ'(+∞), −ϕ'(−∞), p₊, p₋,
+    ρ)``; raises :class:`OutsideAssumptions` as soon as a hypothesis fails."""
+    global _derivations
+    _derivations += 1
+
+    # --- hypotheses: C² and finite on R, strictly convex (proved, never sampled) -------------
+    breaks = _break_points(phi, x)
+    if not breaks:
+        _check_smooth(phi, x, _Interval(None, "R"))
+        sides = [(phi, _Interval(-_S, "x < 0")), (phi, _Interval(_S, "x > 0"))]
+    else:
+        sides = []
+        for i in range(len(breaks) + 1):
+            if i == 0:
+                where, t = _Interval(breaks[0] - _S, f"x < {breaks[0]}"), breaks[0] - 1
+            elif i == len(breaks):
+                where, t = _Interval(breaks[-1] + _S, f"x > {breaks[-1]}"), breaks[-1] + 1
+            else:
+                a, b = breaks[i - 1], breaks[i]
+                where, t = _Interval((a + b * _S) / (1 + _S), f"{a} < x < {b}"), (a + b) / 2
+            piece = _resolve(phi, x, t)
+            _bound(piece, f"the potential on {where.text}")
+            _check_smooth(piece, x, where)
+            sides.append((piece, where))
+        for c, (left, _), (right, _) in zip(breaks, sides, sides[1:], strict=False):
+            _check_junction(phi, left, right, x, c)
+    for piece, where in sides:
+        _check_convex(piece, x, where)
+
+    # outer branches: for s → ∞, x = ±s lies in the last/first interval
+    outer_pos, outer_neg = sides[-1][0], sides[0][0]
+    work_pos = outer_pos.rewrite(sp.log) if outer_pos.has(sp.asinh, sp.acosh, sp.atanh) else (
+        outer_pos)
+    work_neg = outer_neg.rewrite(sp.log) if outer_neg.has(sp.asinh, sp.acosh, sp.atanh) else (
+        outer_neg)
+    fp = _bound(work_pos.subs(x, _S), "ϕ(s)")
+    fm = _bound(work_neg.subs(x, -_S), "ϕ(−s)")
+    dfp = sp.diff(fp, _S)
+    dfm = sp.diff(fm, _S)  # d/ds ϕ(−s) = −ϕ'(−s)
+
+    # --- coercive gradient: ϕ' onto R -----------------------------------------------------------
+    g_pos = _limit(dfp, "ϕ'(s) as s → +∞")
+    g_neg = _limit(dfm, "−ϕ'(−s) as s → +∞")
+    if g_pos != sp.oo or g_neg != sp.oo:
+        raise OutsideAssumptions(
+            f"non-coercive gradient: ϕ'(+∞) = {g_pos}, ϕ'(−∞) = {-g_neg}; ϕ' must map onto R "
+            "(the theorem excludes such potentials)", hypothesis="coercive-gradient", decided=True,
+        )
+
+    # --- indices of regular variation and side ratio --------------------------------------------
+    p_pos = _limit(_S * dfp / fp, "s ϕ'(s)/ϕ(s)")
+    p_neg = _limit(_S * dfm / fm, "s |ϕ'(−s)|/ϕ(−s)")
+    for name, val in (("+", p_pos), ("−", p_neg)):
+        if val != sp.oo and val < 1:
+            raise OutsideAssumptions(
+                f"growth index on the {name} side is {val} < 1: not convex",
+                hypothesis="strictly-convex", decided=True,
+            )
+    rho = _limit(fm / fp, "ϕ(−s)/ϕ(s)")
+    return g_pos, g_neg, p_pos, p_neg, rho
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-process cache of the derived limits
+# ---------------------------------------------------------------------------------------------
+
+_CACHE_FORMAT = 1
+_LIMIT_NAMES = ("g_pos", "g_neg", "p_pos", "p_neg", "rho")
+
+
+def cache_directory() -> Path | None:
+    """Where derived horizon limits are cached across processes (None: caching is off).
+
+    ``DLN_VERIFY_CACHE_DIR`` (``off`` disables the cache), else
+    ``$XDG_CACHE_HOME/dln-verify``, else ``~/.cache/dln-verify``.
+    """
+    env = os.environ.get("DLN_VERIFY_CACHE_DIR")
+    if env is not None and env.strip().lower() in ("off", "0", "none", "false", ""):
+        return None
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "dln-verify"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    except OSError:  # pragma: no cover - the module is always readable
+        return "unknown"
+
+
+def _cache_key(phi: sp.Expr, x: sp.Symbol) -> dict[str, Any]:
+    return {"format": _CACHE_FORMAT, "sympy": sp.__version__, "code": _code_fingerprint(),
+            "phi": sp.srepr(phi), "x": sp.srepr(x)}
+
+
+def _cache_path(key: dict[str, Any]) -> Path | None:
+    root = cache_directory()
+    if root is None:
+        return None
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return root / "horizon" / f"{digest}.json"
+
+
+def _rebuild(entry: Any) -> sp.Expr | None:
+    """A cached number, rebuilt through the whitelist parser and checked against its srepr."""
+    if not isinstance(entry, dict):
+        return None
+    text, rep = entry.get("text"), entry.get("srepr")
+    if not isinstance(text, str) or not isinstance(rep, str) or len(text) > 200:
+        return None
+    if text in ("oo", "-oo"):
+        value = sp.oo if text == "oo" else -sp.oo
+    else:
+        try:
+            value = parse_expression(text, variables=(), option="cache")
+        except ValueError:
+            return None
+    return value if sp.srepr(value) == rep else None
+
+
+def _cache_load(phi: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, ...] | None:
+    """The cached limits of ``(phi, x)``, or None (absent, unreadable, corrupt or stale)."""
+    key = _cache_key(phi, x)
+    path = _cache_path(key)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return None
+    values = data.get("limits")
+    if not isinstance(values, dict):
+        return None
+    out = tuple(_rebuild(values.get(name)) for name in _LIMIT_NAMES)
+    return None if any(v is None for v in out) else out
+
+
+def _cache_store(phi: sp.Expr, x: sp.Symbol, limits: tuple[sp.Expr, ...]) -> None:
+    """Write the limits atomically (temporary file + rename); failures are silently skipped."""
+    key = _cache_key(phi, x)
+    path = _cache_path(key)
+    if path is None:
+        return
+    entries = {name: {"text": str(v), "srepr": sp.srepr(v)}
+               for name, v in zip(_LIMIT_NAMES, limits, strict=True)}
+    if any(_rebuild(e) is None for e in entries.values()):
+        return  # not representable in the safe format: not cached
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"key": key, "limits": entries}, fh, sort_keys=True)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError:
+        return
 
 
 def derive_horizon(expression: str, *, option: str = "EXPR") -> Derivation:
