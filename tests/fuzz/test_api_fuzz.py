@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from dln_verify.numeric.convex import implicit_bias_solution
 from dln_verify.numeric.convex.max_margin import max_margin
+from dln_verify.numeric.flow import gradient_flow_dual
 from dln_verify.numeric.instances import separable_classification
 from dln_verify.numeric.mirror import builtin_potential, mirror_flow
+from dln_verify.numeric.momentum import momentum_gradient_flow
 from dln_verify.symbolic.horizon import horizon_function
 
 X_SYM = sp.Symbol("x", real=True)
@@ -257,3 +259,21 @@ def test_implicit_bias_bad_alpha_names_it(alpha):
 ])
 def test_implicit_bias_bad_data_names_it(X, y):
     _raises_naming(lambda: implicit_bias_solution(X, y, 0.1), "X", "y")
+
+
+@pytest.mark.parametrize("name, call", [
+    ("gradient_flow_dual",
+     lambda X, y, kw: gradient_flow_dual(X, y, 0.1, t_max=1.0, **kw)),
+    ("momentum_gradient_flow",
+     lambda X, y, kw: momentum_gradient_flow(X, y, 0.1, 0.1, 1.0, **kw)),
+])
+@pytest.mark.parametrize("kwargs, names", [
+    ({"method": "foo"}, ("method",)),
+    ({"method": 3}, ("method",)),
+    ({"atol": -1.0}, ("atol",)),
+    ({"atol": float("nan")}, ("atol",)),
+    ({"rtol": "abc"}, ("rtol",)),
+])
+def test_flows_bad_keyword_names_it(name, call, kwargs, names):
+    X, y = _regression(2, 5, 12)
+    _raises_naming(lambda: call(X, y, kwargs), *names)
