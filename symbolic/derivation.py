@@ -8,13 +8,18 @@ with :func:`sympy.sympify`.
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.printing.latex import LatexPrinter
 
-__all__ = ["Derivation"]
+__all__ = ["Derivation", "latex_expr", "text_latex"]
 
 
 def _to_plain(value: Any) -> Any:
@@ -29,16 +34,286 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+          "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon",
+          "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi",
+          "Pi", "Sigma", "Phi", "Psi", "Omega", "nabla"}
+_SIMPLE_NAME = re.compile(r"[A-Za-z]+[0-9]*(_(\{[A-Za-z0-9+-]+\}|[A-Za-z0-9+-]+))?"
+                          r"(\^[A-Za-z0-9*+-]+)?")
+_NAME_TOKEN = re.compile(r"[A-Za-z]+[0-9]*|[0-9]+|.", re.S)
+
+
+def _join(parts: list[str]) -> str:
+    """Concatenate TeX pieces, with a space only where a control word meets a letter."""
+    out = ""
+    for part in parts:
+        if out and part and part[0].isalpha() and re.search(r"\\[A-Za-z]+$", out):
+            out += " "
+        out += part
+    return out
+
+
+def _word_latex(word: str) -> str:
+    if word in _GREEK:
+        return "\\" + word
+    if len(word) == 1 or word.isdigit():
+        return word
+    return f"\\mathrm{{{word}}}"
+
+
+def _name_latex(name: str) -> str:
+    """LaTeX for a symbol name that SymPy would mangle (``h_D(-s)``, ``psi'``, ``dD/dbeta``).
+
+    ``_x`` subscripts one token (``_{…}`` a group), ``^*`` is a superscript star, words are
+    Greek letters or upright names; everything else keeps its meaning (``(``, ``'``, ``+``).
+    """
+    out: list[str] = []
+    tokens = _NAME_TOKEN.findall(name)
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in ("_", "^") and i + 1 < len(tokens):
+            nxt = tokens[i + 1]
+            if nxt == "{":  # a braced group: up to the matching brace
+                depth, j = 0, i + 1
+                while j < len(tokens):
+                    depth += tokens[j] == "{"
+                    depth -= tokens[j] == "}"
+                    if depth == 0:
+                        break
+                    j += 1
+                inner = _name_latex("".join(tokens[i + 2:j]))
+                i = j + 1
+            elif nxt == "sqrt":  # psi_sqrt(2)*alpha_W: the subscript is the rest of the name
+                inner = _name_latex("".join(tokens[i + 1:]))
+                i = len(tokens)
+            else:
+                inner = _name_latex(nxt) if nxt not in "+-*" else nxt
+                i += 2
+            out.append(f"{tok}{{{inner}}}")
+            continue
+        if tok == "sqrt" and tokens[i + 1:i + 2] == ["("]:
+            depth, j = 0, i + 1
+            while j < len(tokens):
+                depth += tokens[j] == "("
+                depth -= tokens[j] == ")"
+                if depth == 0:
+                    break
+                j += 1
+            out.append(f"\\sqrt{{{_name_latex(''.join(tokens[i + 2:j]))}}}")
+            i = j + 1
+            continue
+        if tok.isalnum():
+            out.append(_word_latex(tok))
+        elif tok == "*":
+            out.append("\\," if not out or not out[-1].endswith("^") else "*")
+        elif tok in "{}":
+            out.append("\\" + tok)
+        elif tok in "#$%&~\\":
+            out.append(f"\\text{{\\char{ord(tok)}}}")
+        else:
+            out.append(tok)
+        i += 1
+    return _join(out).strip()
+
+
+class _Printer(LatexPrinter):
+    """SymPy's LaTeX printer with readable names for symbols like ``h_D(-s)`` or ``psi'``."""
+
+    def _print_Symbol(self, expr, style="plain"):
+        if _SIMPLE_NAME.fullmatch(expr.name) and not expr.name.startswith("nabla"):
+            return super()._print_Symbol(expr, style)
+        return _name_latex(expr.name)
+
+    def _print_Function(self, expr, exp=None):
+        name = type(expr).__name__
+        if isinstance(expr, AppliedUndef) and (not _SIMPLE_NAME.fullmatch(name)
+                                               or name.startswith("nabla")):
+            args = ", ".join(self._print(a) for a in expr.args)
+            tex = f"{_name_latex(name)}{{\\left({args}\\right)}}"
+            return f"{tex}^{{{exp}}}" if exp else tex
+        return super()._print_Function(expr, exp)
+
+
+def latex_expr(expr: sp.Basic) -> str:
+    """LaTeX of a SymPy expression, with readable symbol names.
+
+    Examples
+    --------
+    >>> latex_expr(sp.Eq(sp.Symbol("h_D(-s)"), sp.Symbol("s")))
+    'h_{D}(-s) = s'
+    >>> latex_expr(sp.Symbol("psi'"))
+    "\\\\psi'"
+    """
+    return _Printer().doprint(expr)
+
+
+# Unicode in the derivations' prose, as LaTeX math (text mode gets it inside $…$).
+_UNICODE_MATH = {
+    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon",
+    "ζ": r"\zeta", "η": r"\eta", "θ": r"\theta", "κ": r"\kappa", "λ": r"\lambda", "μ": r"\mu",
+    "ν": r"\nu", "ξ": r"\xi", "π": r"\pi", "ρ": r"\rho", "σ": r"\sigma", "τ": r"\tau",
+    "φ": r"\varphi", "ϕ": r"\phi", "χ": r"\chi", "ψ": r"\psi", "ω": r"\omega", "Γ": r"\Gamma",
+    "Δ": r"\Delta", "Θ": r"\Theta", "Λ": r"\Lambda", "Σ": r"\Sigma", "Φ": r"\Phi",
+    "Ψ": r"\Psi", "Ω": r"\Omega", "∇": r"\nabla", "∂": r"\partial", "∫": r"\int",
+    "∑": r"\sum", "∈": r"\in", "∉": r"\notin", "⇒": r"\Rightarrow", "→": r"\to",
+    "←": r"\leftarrow", "↦": r"\mapsto", "⇔": r"\Leftrightarrow", "≥": r"\ge", "≤": r"\le",
+    "≠": r"\ne", "≈": r"\approx", "∼": r"\sim", "∞": r"\infty", "±": r"\pm", "∓": r"\mp",
+    "×": r"\times", "·": r"\cdot", "⋅": r"\cdot", "⊙": r"\odot", "∘": r"\circ", "√": r"\surd",
+    "‖": r"\|", "⟨": r"\langle", "⟩": r"\rangle", "−": "-", "∗": "*", "′": "'", "″": "''",
+    "½": r"\tfrac12", "¼": r"\tfrac14", "⊤": r"\top", "ᵀ": r"^{\top}", "⁻": "^{-}", "⁺": "^{+}",
+    "ᵗ": "^{t}", "ⁿ": "^{n}", "₊": "_{+}", "₋": "_{-}", "ℝ": r"\mathbb{R}", "ℓ": r"\ell",
+    "∅": r"\emptyset", "∀": r"\forall", "∃": r"\exists", "⊂": r"\subset", "∪": r"\cup",
+    "∩": r"\cap",
+}
+_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
+_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789", strict=True))
+_TEXT_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}",
+                 "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "~": r"\~{}", "<": r"$<$",
+                 ">": r"$>$", "|": r"$|$"}
+_DASHES = {"–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "…": r"\dots{}",
+           "\u00a0": "~"}
+_ACCENTS = {"\u0303": r"\tilde", "\u0302": r"\hat", "\u0304": r"\bar", "\u0307": r"\dot",
+            "\u0308": r"\ddot"}
+
+
+def _char_math(char: str) -> str | None:
+    if char in _UNICODE_MATH:
+        return _UNICODE_MATH[char]
+    if char in _SUPERSCRIPTS:
+        return "^{" + _SUPERSCRIPTS[char] + "}"
+    if char in _SUBSCRIPTS:
+        return "_{" + _SUBSCRIPTS[char] + "}"
+    return None
+
+
+def text_latex(text: str) -> str:
+    """Plain prose (with Unicode maths such as ``‖β‖_∞`` or ``h_D⁻¹``) as ASCII LaTeX text.
+
+    Mathematical characters become inline math (``$\\|$$\\beta$…``), TeX specials are
+    escaped; the result compiles with pdflatex without any Unicode set-up.
+
+    Examples
+    --------
+    >>> text_latex("‖β‖_∞ and 50%")
+    '$\\\\|\\\\beta\\\\|$\\\\_$\\\\infty$ and 50\\\\%'
+    """
+    out: list[str] = []
+    math: list[str] = []
+
+    def flush() -> None:
+        if math:
+            out.append("$" + _join(math) + "$")
+            math.clear()
+
+    chars = unicodedata.normalize("NFC", str(text))
+    i = 0
+    while i < len(chars):
+        char = chars[i]
+        accent = _ACCENTS.get(chars[i + 1]) if i + 1 < len(chars) else None
+        if accent is not None:  # a letter with a combining accent: α̃ -> \tilde{\alpha}
+            base = _char_math(char) or (char if char.isascii() and char.isalpha() else None)
+            if base is not None:
+                math.append(f"{accent}{{{base}}}")
+                i += 2
+                continue
+        tex = _char_math(char)
+        if tex is not None:
+            script = tex[:1] if re.fullmatch(r"[\^_]\{[0-9+-]+\}", tex) else ""
+            if script and math and re.search(rf"\{script}\{{[0-9+-]*\}}$", math[-1]):
+                math[-1] = math[-1][:-1] + tex[2:]  # ⁻¹ -> ^{-1}, ₁₂ -> _{12}
+            elif tex.startswith(("^", "_")) and not math:
+                math.append("{}" + tex)
+            else:
+                math.append(tex)
+            i += 1
+            continue
+        flush()
+        if char in _TEXT_SPECIAL:
+            out.append(_TEXT_SPECIAL[char])
+        elif char in _DASHES:
+            out.append(_DASHES[char])
+        elif char.isascii():
+            out.append(char)
+        else:  # anything else: its Unicode name, never a character pdflatex cannot set
+            name = unicodedata.name(char, f"U+{ord(char):04X}").lower()
+            out.append(f"[{name}]")
+        i += 1
+    flush()
+    return "".join(out)
+
+
+_EXPR_FUNCS = {"Piecewise", "Abs", "Eq", "Ne", "sqrt", "exp", "log", "sin", "cos", "tan",
+               "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "atan", "sign", "Max", "Min",
+               "Integral", "Sum", "Derivative", "Rational", "diff"}
+_EXPR_CONSTANTS = {"oo", "pi", "E", "True", "False", "zoo", "nan"}
+_EXPR_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant,
+               ast.Tuple, ast.Compare, ast.Load, ast.operator, ast.unaryop, ast.cmpop)
+
+
+def _string_expr(text: str) -> sp.Basic | None:
+    """``text`` as a SymPy expression if it is one (ASCII, whitelisted names), else None."""
+    if not text.isascii() or len(text) > 2000 or not text.strip():
+        return None
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    names: dict[str, Any] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, _EXPR_NODES):
+            return None
+        if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
+            return None
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in _EXPR_FUNCS
+                    and not node.keywords):
+                return None
+        if isinstance(node, ast.Name) and node.id not in _EXPR_FUNCS | _EXPR_CONSTANTS:
+            if node.id.startswith("_"):
+                return None
+            names[node.id] = sp.Symbol(node.id)
+    if isinstance(tree.body, ast.Name) and tree.body.id not in _EXPR_CONSTANTS:
+        return None  # a bare word (an identity's name) stays text
+    try:
+        value = sp.sympify(text.strip(), locals=names)
+    except (sp.SympifyError, TypeError, ValueError, SyntaxError, AttributeError):
+        return None
+    return value if isinstance(value, sp.Basic) else None
+
+
 def _latex(value: Any) -> str:
-    """LaTeX for a SymPy expression; plain strings and lists go inside ``\\text{}``."""
+    """Display-math LaTeX for a SymPy expression or a string that is one, else None-like ''."""
     if isinstance(value, sp.Basic):
-        return sp.latex(value)
-    if isinstance(value, list | tuple):
-        return ",\\; ".join(_latex(v) for v in value)
-    text = str(value).replace("\\", "/").replace("{", "(").replace("}", ")")
-    for char in "_&%$#":
-        text = text.replace(char, "\\" + char)
-    return f"\\text{{{text}}}"
+        return latex_expr(value)
+    if isinstance(value, str):
+        sides = [p for p in re.split(r"\s=\s", value)]
+        exprs = [_string_expr(p) for p in sides]
+        if all(e is not None for e in exprs):
+            return " = ".join(latex_expr(e) for e in exprs)  # type: ignore[arg-type]
+    return ""
+
+
+def _block(value: Any) -> str:
+    """One step or result: display math for expressions, a paragraph for prose."""
+    if isinstance(value, list | tuple) and not isinstance(value, sp.Basic):
+        if all(isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_]+", v) for v in value):
+            return ", ".join(f"\\texttt{{{v.replace('_', chr(92) + '_')}}}" for v in value)
+        parts = [_latex(v) for v in value]
+        if all(parts):
+            return "\\[ " + ",\\quad ".join(parts) + " \\]"
+        return "; ".join(_block(v) for v in value)
+    tex = _latex(value)
+    if tex:
+        return f"\\[ {tex} \\]"
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_]+", value):
+        return f"\\texttt{{{value.replace('_', chr(92) + '_')}}}"
+    return text_latex(str(value))
+
+
+_PREAMBLE = ("\\documentclass[11pt]{article}\n\\usepackage[T1]{fontenc}\n"
+             "\\usepackage{amsmath,amssymb}\n\\usepackage[margin=2cm]{geometry}\n"
+             "\\allowdisplaybreaks\n\\begin{document}\n")
 
 
 @dataclass(frozen=True)
@@ -71,13 +346,25 @@ class Derivation:
                 lines.append(f"    {name} = {value}")
         return "\n".join(lines)
 
-    def to_latex(self) -> str:
-        lines = [f"% {self.title}"]
+    def to_latex(self, standalone: bool = True) -> str:
+        """The derivation as LaTeX that compiles with pdflatex (ASCII only).
+
+        ``standalone=True`` (what ``dln-verify derive … --latex`` prints): a complete
+        ``article`` document (amsmath, amssymb). ``standalone=False``: the body only, to paste
+        into a document that loads amsmath and amssymb. Labels are paragraphs; SymPy
+        expressions (and results that are expressions written as strings) are display math;
+        prose results are text with their mathematical characters as inline math.
+        """
+        lines = [f"\\section*{{{text_latex(self.title)}}}", ""]
         for label, expr in self.steps:
-            lines.append(f"% {label}\n\\[ {_latex(expr)} \\]")
-        for name, value in self.results.items():
-            lines.append(f"% result: {name}\n\\[ {_latex(value)} \\]")
-        return "\n".join(lines)
+            lines += [f"\\paragraph{{{text_latex(label)}}}", _block(expr), ""]
+        if self.results:
+            lines += ["\\subsection*{Results}", "\\begin{description}"]
+            for name, value in self.results.items():
+                lines.append(f"\\item[\\texttt{{{text_latex(name)}}}] {_block(value)}")
+            lines.append("\\end{description}")
+        body = "\n".join(lines) + "\n"
+        return _PREAMBLE + body + "\\end{document}\n" if standalone else body
 
     def to_json_dict(self) -> dict[str, Any]:
         return _to_plain(dict(self.results))
