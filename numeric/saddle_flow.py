@@ -141,12 +141,13 @@ class DualFlow:
 def integrate_dual_flow(
     X,
     y,
-    alpha: float,
+    alpha: float | None,
     tau_max: float,
     *,
     n_eval: int = 2001,
     rtol: float = 1e-10,
     atol: float | None = None,
+    log_inv_alpha: float | None = None,
 ) -> DualFlow:
     """Integrate DLN gradient flow for ``τ ∈ [0, tau_max]`` in rescaled dual coordinates.
 
@@ -158,8 +159,9 @@ def integrate_dual_flow(
     ----------
     X : array_like, shape (n, d)
     y : array_like, shape (n,)
-    alpha : float
-        Initialisation scale, ``0 < α < 1`` (typically 1e-5 … 1e-120; ``α ≥ 1e-300``).
+    alpha : float or None
+        Initialisation scale, ``1e-300 ≤ α < 1`` (typically 1e-5 … 1e-120). ``None`` when
+        ``log_inv_alpha`` is given instead.
     tau_max : float
         Horizon in accelerated time (> 0).
     n_eval : int
@@ -167,6 +169,10 @@ def integrate_dual_flow(
         (four points each) are added, and the dense output is kept too.
     rtol, atol : float
         Radau tolerances (``atol`` defaults to ``1e-13 · max(1, ‖ν‖ scale)``).
+    log_inv_alpha : float, optional
+        ``λ = log(1/α)`` given directly, ``0 < λ ≤ 1e4`` (exclusive with ``alpha``): the flow
+        only ever uses ``log α``, so α far below the smallest double (λ > 745) is fine; the
+        record's ``alpha`` is then ``exp(−λ)``, which may underflow to 0.
 
     Returns
     -------
@@ -181,12 +187,20 @@ def integrate_dual_flow(
     n, d = X.shape
     if y.shape[0] != n:
         raise ValueError(f"y must have length n = X.shape[0] = {n}, got {y.shape[0]}")
-    alpha = check_in_range(alpha, "alpha", 1e-300, 1.0, high_inclusive=False)
+    if log_inv_alpha is None:
+        if alpha is None:
+            raise ValueError("give alpha (1e-300 <= alpha < 1) or log_inv_alpha (0 < λ <= 1e4)")
+        alpha = check_in_range(alpha, "alpha", 1e-300, 1.0, high_inclusive=False)
+        lam = float(-np.log(alpha))
+    else:
+        if alpha is not None:
+            raise ValueError("give either alpha or log_inv_alpha, not both")
+        lam = check_in_range(log_inv_alpha, "log_inv_alpha", 0.0, 1e4, low_inclusive=False)
+        alpha = float(np.exp(-lam))
     tau_max = check_positive(tau_max, "tau_max")
     rtol = check_in_range(rtol, "rtol", 1e-14, 1e-2)
     if isinstance(n_eval, bool) or not isinstance(n_eval, int | np.integer) or n_eval < 2:
         raise ValueError(f"n_eval must be an integer >= 2, got {n_eval!r}")
-    lam = float(-np.log(alpha))
     log_a = -2.0 * lam
     log_da = np.log(2.0 * lam) - 2.0 * lam
     Xt = X.T.copy()

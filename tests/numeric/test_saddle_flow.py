@@ -165,3 +165,33 @@ def test_jump_times_wait_for_the_previous_saddle():
     np.testing.assert_allclose(t[1], 3.5, atol=1e-6)
     coarse = measure_jump_times(flow, saddles, refine=False)
     np.testing.assert_allclose(coarse, [1.0, 3.5], atol=2 * 6.0 / 4000)
+
+
+def test_log_inv_alpha_parameter_matches_alpha_and_reaches_beyond_double_range():
+    X, y = _data(seed=5)  # off-support dual margin δ = 0.049
+    path = saddle_to_saddle(X, y)
+    horizon = float(path.times[-1] + 1.0)
+    by_alpha = integrate_dual_flow(X, y, 1e-40, horizon)
+    by_log = integrate_dual_flow(X, y, None, horizon, log_inv_alpha=float(np.log(1e40)))
+    np.testing.assert_allclose(by_log.beta_at([0.5 * horizon, horizon]),
+                               by_alpha.beta_at([0.5 * horizon, horizon]), rtol=1e-9, atol=1e-12)
+    # λ = 1500: α = e^{-1500} underflows to 0, the flow (in log α) does not care
+    deep = integrate_dual_flow(X, y, None, horizon, log_inv_alpha=1500.0)
+    assert deep.converged and deep.alpha == 0.0 and deep.log_inv_alpha == 1500.0
+    errors = (measure_jump_times(deep, path.saddles) - path.times) * 1500.0
+    # the same constants C_k as at the smallest α the α-parameter allows (1e-300, λ = 690.8;
+    # asymptotic for these data: e^{−2δλ} ≈ 1e-29 with δ = min(dual_margins) ≈ 0.049)
+    assert np.exp(-2.0 * np.min(path.dual_margins()) * np.log(1e300)) < 1e-12
+    shallow = integrate_dual_flow(X, y, 1e-300, horizon)
+    errors_300 = (measure_jump_times(shallow, path.saddles) - path.times) * np.log(1e300)
+    np.testing.assert_allclose(errors, errors_300, rtol=1e-5, atol=1e-5)  # C_k/λ: same C_k
+
+
+@pytest.mark.parametrize(("alpha", "lam", "match"), [
+    (None, None, "give alpha"), (1e-10, 23.0, "not both"), (None, 0.0, "log_inv_alpha"),
+    (None, 2e4, "log_inv_alpha"),
+])
+def test_log_inv_alpha_bad_input(alpha, lam, match):
+    X, y = _data()
+    with pytest.raises(ValueError, match=match):
+        integrate_dual_flow(X, y, alpha, 1.0, log_inv_alpha=lam)
