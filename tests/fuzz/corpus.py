@@ -46,7 +46,9 @@ class Outcome:
     seconds: float
 
     def error_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.startswith("dln-verify: error:")]
+        # lines as a terminal shows them: split on newlines only (str.splitlines also splits
+        # on \x1c-\x1e, \x85, \u2028 ...)
+        return [line for line in self.err.split("\n") if line.startswith("dln-verify: error:")]
 
 
 def check_contract(res: Outcome, *, param: str | None = None) -> None:
@@ -58,7 +60,7 @@ def check_contract(res: Outcome, *, param: str | None = None) -> None:
     if res.code == 2:
         lines = res.error_lines()
         assert len(lines) == 1, f"exit 2 needs exactly one error line, stderr: {res.err!r}"
-        assert res.err.rstrip().splitlines()[-1] == lines[0], res.err
+        assert res.err.rstrip("\n").split("\n")[-1] == lines[0], res.err
     if param is not None:
         assert res.code == 2, f"expected exit 2 for a bad {param}, got {res.code}: {res.err!r}"
         assert param in res.error_lines()[0], f"{param!r} not named in {res.err!r}"

@@ -277,6 +277,25 @@ def test_bad_argument_names_the_parameter(argv, param, tmp_path, monkeypatch, ca
     check_contract(res, param=param)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: verify/cli.py::main echoes click's and load_plugin's messages raw, so a newline "
+    "or escape sequence in an argument splits the one-line error or reaches the terminal "
+    "(e.g. 'Got unexpected extra argument (a\\nb)'); fix: escape control characters of "
+    "the message (repr-style \\n, \\x1b) before click.echo"))
+@pytest.mark.parametrize("argv", [
+    ["list", "a\nb"],
+    ["check", "gf-depth", "--plugin", "/nonexistent/a\nb.py"],
+    ["list", "ok\x08\x08\x07"],
+    ["list", "a\rdln-verify: ok"],
+])
+def test_error_line_stays_one_line_with_control_characters(argv, capsys):
+    res = run_main(argv, capsys)
+    check_contract(res)
+    assert res.code == 2
+    line = res.err.rstrip("\n")
+    assert "\n" not in line and not any(ord(c) < 32 or ord(c) == 127 for c in line), repr(line)
+
+
 def test_from_file_that_is_not_results(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     for name, text in {"a.json": "[]", "b.json": "{", "c.json": '{"schema": "x"}',
@@ -299,7 +318,11 @@ _numbers = st.one_of(
     st.sampled_from(["nan", "-inf", "inf", "1e309", "-0", "0x10", "1_000", "", " ", "1e-320",
                      "0.2", "0.5", "3", "٣", "½"]),
 )
-_junk = st.one_of(st.text(max_size=12), st.sampled_from(
+#: no newline/CR in random tokens: echoing them raw is the known bug pinned by
+#: test_error_line_stays_one_line_with_control_characters (the fuzz would only rediscover it)
+_text = st.text(st.characters(exclude_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+                max_size=12)
+_junk = st.one_of(_text, st.sampled_from(
     ["--", "-", "-h", "--help", "--version", "--all", "--json", "--markdown", "--latex",
      "--seed=", "--data=", "--plugin=", "--out=", "-x", "--\u00e9", "\udcff"[:0] + "∞"]))
 _expr = st.one_of(st.sampled_from(["x**2", "cosh(x)", "x**4", "y", "", "x**(10**10)"]),
