@@ -10,8 +10,12 @@ Profiles (select with ``HYPOTHESIS_PROFILE=thorough``):
 from __future__ import annotations
 
 import os
+import tempfile
 
 from hypothesis import HealthCheck, settings
+
+# Derivation caches of a test run live in a private folder, never in the user's ~/.cache.
+os.environ.setdefault("DLN_VERIFY_CACHE_DIR", tempfile.mkdtemp(prefix="dln-verify-test-cache-"))
 
 settings.register_profile(
     "ci",
