@@ -389,22 +389,18 @@ def fuzz_folder():
         yield folder, plugin, files
 
 
-def test_random_argv_keeps_the_contract(fuzz_folder):
+@_SETTINGS
+@given(data=st.data())
+def test_random_argv_keeps_the_contract(fuzz_folder, data):
     folder, plugin, files = fuzz_folder
-
-    @_SETTINGS
-    @given(data=st.data())
-    def inner(data):
-        argv = data.draw(argvs(folder, plugin, files), label="argv")
-        cwd = os.getcwd()
-        os.chdir(folder)
-        try:
-            res = run_main_io(argv)
-        finally:
-            os.chdir(cwd)
-        check_contract(res)
-
-    inner()
+    argv = data.draw(argvs(folder, plugin, files), label="argv")
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        res = run_main_io(argv)
+    finally:
+        os.chdir(cwd)
+    check_contract(res)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,20 +436,15 @@ def data_payloads(draw):
     return npz_bytes(**arrays)
 
 
-def test_random_data_files_keep_the_contract(fuzz_folder):
-    folder = fuzz_folder[0]
-
-    @_SETTINGS
-    @given(payload=data_payloads(), suffix=st.sampled_from([".npz", ".npz", ".npy", ".txt", ""]))
-    def inner(payload, suffix):
-        path = folder / f"data{suffix}"
-        path.write_bytes(payload)
-        res = run_main_io(["check", "gf-depth", "--data", str(path), "--json"])
-        check_contract(res)
-        if res.code == 2:
-            assert "--data" in res.error_lines()[0], res.err
-
-    inner()
+@_SETTINGS
+@given(payload=data_payloads(), suffix=st.sampled_from([".npz", ".npz", ".npy", ".txt", ""]))
+def test_random_data_files_keep_the_contract(fuzz_folder, payload, suffix):
+    path = fuzz_folder[0] / f"data{suffix}"
+    path.write_bytes(payload)
+    res = run_main_io(["check", "gf-depth", "--data", str(path), "--json"])
+    check_contract(res)
+    if res.code == 2:
+        assert "--data" in res.error_lines()[0], res.err
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,20 +482,18 @@ def plugin_sources(draw):
     return template.replace(f'id = "{PLUGIN_ID}"', 'id = "gf-depth"').encode()
 
 
-def test_random_plugin_files_keep_the_contract(fuzz_folder):
-    folder = fuzz_folder[0]
-    counter = iter(range(10**9))
+_PLUGIN_COUNTER = iter(range(10**9))
 
-    @_SETTINGS
-    @given(source=plugin_sources(), command=st.sampled_from(["list", "check"]))
-    def inner(source, command):
-        path = folder / f"plugin_{next(counter)}.py"  # a new file each time (no import cache)
-        path.write_bytes(source)
-        argv = [command, "--plugin", str(path)] + ([PLUGIN_ID] if command == "check" else [])
-        res = run_main_io(argv)
-        check_contract(res)
 
-    inner()
+@_SETTINGS
+@given(source=plugin_sources(), command=st.sampled_from(["list", "check"]))
+def test_random_plugin_files_keep_the_contract(fuzz_folder, source, command):
+    # a new file each time: load_plugin caches by path
+    path = fuzz_folder[0] / f"plugin_{next(_PLUGIN_COUNTER)}.py"
+    path.write_bytes(source)
+    argv = [command, "--plugin", str(path)] + ([PLUGIN_ID] if command == "check" else [])
+    res = run_main_io(argv)
+    check_contract(res)
 
 
 @pytest.mark.parametrize("source, needle", [
