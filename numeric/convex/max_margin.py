@@ -38,7 +38,8 @@ from dln_verify.numeric.validation import (
     check_in_range,
 )
 
-__all__ = ["MaxMarginSolution", "GaugeSpec", "as_gauge", "max_margin", "margin_ratio"]
+__all__ = ["MaxMarginSolution", "GaugeSpec", "as_gauge", "max_margin", "margin_ratio",
+           "FaceDiameter", "optimal_face_diameter", "UNIQUENESS_EPS", "UNIQUENESS_MAX_SHRINK"]
 
 
 @dataclass(frozen=True)
@@ -418,3 +419,141 @@ def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMargin
         certificate=cert,
         dual=dual,
     )
+
+
+#: relative optimality slack of the uniqueness test (:func:`optimal_face_diameter`): 100× the
+#: relative accuracy of the HiGHS LP that gives the optimal value (primal/dual feasibility 1e-9)
+#: and 10× below the conic certificate's tolerance 1e-6; the face is measured at ε and ε/10
+UNIQUENESS_EPS = 1e-7
+#: largest ratio ``D(ε/10)/D(ε)`` of the ε-face diameters for "unique": an isolated LP minimiser
+#: is sharp (``φ_∞(β) − v* ≥ c·dist(β, β̄)``), so for small ε its face is ``≈ ε·K`` and the
+#: ratio is 1/10; a non-unique minimiser keeps a face of size ``D₀ > 0`` and the ratio is ≈ 1.
+#: The midpoint on a log scale between 1/10 and 1 is 1/√10 ≈ 0.32
+UNIQUENESS_MAX_SHRINK = 10.0 ** -0.5
+#: a face below this relative diameter at ε is a point to float64 LP accuracy (no ratio needed)
+POINT_DIAMETER = 1e-6
+
+
+@dataclass(frozen=True)
+class FaceDiameter:
+    """Size of the ε-optimal face ``F_ε = {β : Zβ ≥ 1, φ_∞(β) ≤ v*(1 + ε)}``.
+
+    Attributes
+    ----------
+    relative_diameter : float
+        ``‖w‖₂ / ‖β̄‖₂`` at ε, with ``w_i = max_{F_ε} β_i − min_{F_ε} β_i`` (the diagonal of the
+        bounding box of ``F_ε``: an upper bound on its ℓ2 diameter); 0 for strictly convex
+        gauges.
+    eps : float
+    shrink : float
+        ``D(ε/10)/D(ε)``: 1/10 for an isolated (sharp) minimiser, ≈ 1 for a non-unique one
+        (0 when the face is a point or the gauge is strictly convex).
+    conditioning : float
+        ``relative_diameter / eps`` (the sharpness constant ``K``: the angle of a direction
+        whose gauge is ``1 + δ`` times optimal is at most ``≈ K δ``).
+    unique : bool
+        ``relative_diameter ≤ POINT_DIAMETER`` or ``shrink ≤ max_shrink``.
+    method : str
+    """
+
+    relative_diameter: float
+    eps: float
+    shrink: float
+    conditioning: float
+    unique: bool
+    method: str
+
+
+def optimal_face_diameter(X, y, gauge: Any, *, eps: float = UNIQUENESS_EPS,
+                          max_shrink: float = UNIQUENESS_MAX_SHRINK) -> FaceDiameter:
+    """Uniqueness test of ``argmin{φ_∞(β) : Zβ ≥ 1}``: how its ε-optimal face shrinks with ε.
+
+    Pesme, Dragomir & Flammarion (NeurIPS 2024, arXiv:2406.12763) identify the limit direction
+    of mirror flow with this minimiser when it is unique (otherwise only the limit points lie in
+    the arg-min, ``docs/theory/classification.md §1.3``). For ``1 < p < ∞`` (asymmetric weights
+    included) ``φ_∞^p = Σ h(β_i)`` is strictly convex, so the minimiser is unique: no LP is
+    solved. For the polyhedral gauges (``p = 1``, ``p = ∞``, weighted) the optimal value ``v*``
+    is computed by a HiGHS LP, then ``2d`` LPs give ``min/max β_i`` over
+    ``F_ε = {Zβ ≥ 1, φ_∞(β) ≤ v*(1 + ε)}``, at ε and at ε/10. An isolated LP minimiser is
+    sharp, so its face shrinks like ε (ratio 1/10); a non-unique one keeps a face of size
+    O(1) (ratio ≈ 1). ``unique`` iff the face is a point to LP accuracy
+    (:data:`POINT_DIAMETER`) or the ratio is ``≤ max_shrink``
+    (default :data:`UNIQUENESS_MAX_SHRINK` = 1/√10, the log-midpoint).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dln_verify.numeric.instances import separable_classification
+    >>> X, y = separable_classification(8, 16, 0)
+    >>> f = optimal_face_diameter(X, y, "linf")
+    >>> f.unique, round(f.shrink, 2), optimal_face_diameter(X, y, "l2").method
+    (True, 0.1, 'strictly convex')
+    >>> Xz = np.hstack([X, np.zeros((8, 1))])  # a null feature: its ℓ∞ coordinate is free
+    >>> optimal_face_diameter(Xz, y, "linf").unique
+    False
+    """
+    from scipy.optimize import linprog
+
+    X, y = check_classification_data(X, y)
+    eps = check_in_range(eps, "eps", 0.0, 1.0, low_inclusive=False)
+    max_shrink = check_in_range(max_shrink, "max_shrink", 0.0, 1.0, low_inclusive=False,
+                                high_inclusive=False)
+    g = as_gauge(gauge)
+    if 1.0 < g.p < np.inf:
+        return FaceDiameter(0.0, eps, 0.0, 0.0, True, "strictly convex")
+    Z = y[:, None] * X
+    Zs = np.ldexp(Z, -power_of_two_scale(Z))
+    n, d = Zs.shape
+    a, b = g._scales()
+    if np.isinf(g.p):
+        # variables (β, v): min v s.t. Zβ ≥ 1, a β_i ≤ v, −b β_i ≤ v (a forbidden sign: bound 0)
+        lo = [None if np.isfinite(b) else 0.0] * d
+        hi = [None if np.isfinite(a) else 0.0] * d
+        rows = [np.hstack([-Zs, np.zeros((n, 1))])]
+        if np.isfinite(a):
+            rows.append(np.hstack([a * np.eye(d), -np.ones((d, 1))]))
+        if np.isfinite(b):
+            rows.append(np.hstack([-b * np.eye(d), -np.ones((d, 1))]))
+        A = np.vstack(rows)
+        rhs = np.r_[-np.ones(n), np.zeros(A.shape[0] - n)]
+        bounds = [*zip(lo, hi, strict=True), (0.0, None)]
+        nv, sel = d + 1, np.eye(d + 1)[:d]
+    else:
+        # split β = b₊ − b₋, variables (b₊, b₋, v): a Σb₊ + b Σb₋ ≤ v
+        wa = a if np.isfinite(a) else 0.0
+        wb = b if np.isfinite(b) else 0.0
+        A = np.vstack([np.hstack([-Zs, Zs, np.zeros((n, 1))]),
+                       np.r_[np.full(d, wa), np.full(d, wb), -1.0][None, :]])
+        rhs = np.r_[-np.ones(n), 0.0]
+        bounds = ([(0.0, None if np.isfinite(a) else 0.0)] * d
+                  + [(0.0, None if np.isfinite(b) else 0.0)] * d + [(0.0, None)])
+        nv = 2 * d + 1
+        sel = np.hstack([np.eye(d), -np.eye(d), np.zeros((d, 1))])
+    cost = np.zeros(nv)
+    cost[-1] = 1.0
+    res = linprog(cost, A_ub=A, b_ub=rhs, bounds=bounds, method="highs")
+    if res.status != 0:
+        raise ValueError(f"the max-margin LP for gauge {g.label or g} failed ({res.message}): "
+                         "are X, y separable with the signs the gauge allows?")
+    v_star = float(res.fun)
+    scale = float(np.linalg.norm(sel @ res.x))
+
+    def diameter(e: float) -> float:
+        bounds_e = [*bounds[:-1], (0.0, v_star * (1.0 + e))]
+        widths = np.empty(d)
+        for i in range(d):
+            ext = []
+            for sign in (1.0, -1.0):
+                r = linprog(sign * sel[i], A_ub=A, b_ub=rhs, bounds=bounds_e, method="highs")
+                if r.status != 0:  # pragma: no cover - the optimal point is feasible
+                    raise ValueError(f"uniqueness LP for coordinate {i} failed ({r.message})")
+                ext.append(float(sel[i] @ r.x))
+            widths[i] = abs(ext[1] - ext[0])
+        return float(np.linalg.norm(widths) / scale)
+
+    rel = diameter(eps)
+    if rel <= POINT_DIAMETER:
+        return FaceDiameter(rel, eps, 0.0, rel / eps, True, "LP face widths")
+    shrink = diameter(eps / 10.0) / rel
+    return FaceDiameter(rel, eps, shrink, rel / eps, bool(shrink <= max_shrink),
+                        "LP face widths at ε and ε/10")

@@ -115,3 +115,36 @@ def test_gauge_polar_duality():
     for _ in range(20):
         b, v = rng.standard_normal(5), rng.standard_normal(5)
         assert b @ v <= spec(b) * spec.polar(v) + 1e-12
+
+
+def test_face_of_isolated_lp_minimiser_shrinks_like_eps(data):
+    """Gaussian data: the ℓ1 and ℓ∞ minimisers are isolated, so the ε-face scales like ε."""
+    from dln_verify.numeric.convex.max_margin import optimal_face_diameter
+
+    X, y = data
+    for g in ("l1", "linf"):
+        f = optimal_face_diameter(X, y, g)
+        assert f.unique and abs(f.shrink - 0.1) < 1e-3 and f.relative_diameter < 1e-3
+
+
+def test_face_of_non_unique_minimiser_does_not_shrink(data):
+    """A feature split in two equal copies leaves the ℓ1 split of a support coordinate free
+    (any convex combination has the same ℓ1 norm); a null feature frees an ℓ∞ coordinate."""
+    from dln_verify.numeric.convex.max_margin import optimal_face_diameter
+
+    X, y = data
+    j = int(np.argmax(np.abs(max_margin(X, y, "l1").beta)))
+    Xd = np.hstack([X, X[:, j:j + 1]])
+    f = optimal_face_diameter(Xd, y, "l1")
+    assert not f.unique and f.shrink > 0.9 and f.relative_diameter > 0.1
+    Xz = np.hstack([X, np.zeros((X.shape[0], 1))])
+    assert not optimal_face_diameter(Xz, y, "linf").unique
+    # strictly convex gauges need no LP
+    assert optimal_face_diameter(Xd, y, "l2").method == "strictly convex"
+
+
+def test_face_diameter_rejects_bad_eps(data):
+    from dln_verify.numeric.convex.max_margin import optimal_face_diameter
+
+    with pytest.raises(ValueError, match="eps"):
+        optimal_face_diameter(*data, "l1", eps=0.0)
