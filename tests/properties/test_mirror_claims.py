@@ -32,7 +32,8 @@ def test_non_quadratic_control_has_positive_limit():
     the final angle (limit fraction near 1), above the triangle-inequality floor."""
     ev = _evidence("mirror-horizon")
     assert ev.metrics["cosh.limit_fraction"] <= 0.5
-    ctl = ev.controls[0]
+    ctl = next(c for c in ev.controls if c.name == "l2-instead-of-horizon[cosh]")
+    assert ctl.metric_name == "cosh.limit_fraction"
     assert ctl.rejected and ctl.metric_name.endswith(".limit_fraction") and ctl.metric > 0.5
     floors = [float(x.split()[-1]) for x in ctl.description.split("floor of its limit "
                                                                   "fraction: ")[1].split(", ")]
@@ -75,12 +76,56 @@ def test_deciding_metric_is_the_failed_criterion():
     assert not ok and metric == "cubic.late_angle_ratio" and failed == ["cubic: angle decreasing"]
 
 
-def test_user_potential_refusal_is_a_value_error():
+def test_every_potential_has_its_own_rejected_control():
+    """One control per potential, each rejected by that potential's own criterion (the
+    hyperbolic entropy's by its margin-gap limit, not by another run's failure)."""
+    ev = _evidence("mirror-horizon")
+    names = ["quadratic", "cubic", "cosh", "asymmetric", "hypentropy"]
+    assert sorted(c.name.split("[")[1].rstrip("]") for c in ev.controls) == sorted(names)
+    for ctl in ev.controls:
+        own = ctl.name.split("[")[1].rstrip("]")
+        assert ctl.rejected and ctl.metric_name.startswith(own + "."), ctl
+    hyp = next(c for c in ev.controls if c.name.endswith("[hypentropy]"))
+    assert hyp.metric_name == "hypentropy.gap_limit_fraction" and hyp.metric > 0.5
+    assert ev.metrics["hypentropy.gap_limit_fraction"] <= 0.5
+
+
+def test_margin_limit_separates_slow_decay_from_positive_limit():
+    import numpy as np
+
+    from dln_verify.verify.checks import MARGIN_KAPPA, late_window, limit_coefficients
+
+    lt = np.geomspace(10.0, 1e6, 16)
+    c = limit_coefficients(lt[late_window(lt)], "margin")
+    slow = 0.03 * lt ** -MARGIN_KAPPA  # the slowest law granted: limit 0
+    stuck = 0.3 + 0.003 * lt ** -0.2  # a gap tending to 0.3
+    assert abs(c @ slow[late_window(lt)]) < 1e-12
+    assert (c @ stuck[late_window(lt)]) / stuck[-1] > 0.5
+
+
+def test_user_potential_refusal_is_outside_assumptions():
+    """A potential whose hypotheses SymPy refutes gives status outside-assumptions with the
+    reason (the CLI's --potential still refuses it before any run)."""
     claim = registry.get("mirror-horizon")
-    with pytest.raises(ValueError, match="non-coercive"):
-        claim.check(seed=0, potential="exp(x) - x")
-    with pytest.raises(ValueError, match="not defined"):
-        claim.check(seed=0, potential="sqrt(x)")
+    ev = claim.check(seed=0, potential="exp(x) - x")
+    assert ev.status == "outside-assumptions" and "non-coercive" in ev.message
+    ev = claim.check(seed=0, potential="sqrt(x)")
+    assert ev.status == "outside-assumptions" and "not defined" in ev.message
+
+
+def test_non_unique_max_margin_is_outside_assumptions():
+    """A null feature leaves a free ℓ∞ coordinate: the cosh prediction is a face, not a point."""
+    import numpy as np
+
+    from dln_verify.numeric.instances import Instance
+
+    claim = registry.get("mirror-horizon")
+    inst = claim.default_instance(seed=0)
+    X = np.hstack([inst.X, np.zeros((inst.X.shape[0], 1))])
+    bad = Instance(X, inst.y, 0, {**inst.params, "potentials": ["quadratic", "cosh"]})
+    ev = claim.check_instance(bad)
+    assert ev.status == "outside-assumptions" and "not unique" in ev.message
+    assert "cosh" in ev.message and "quadratic:" not in ev.message
 
 
 def test_user_potential_runs_pipeline():
