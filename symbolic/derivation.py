@@ -68,11 +68,30 @@ def _name_latex(name: str) -> str:
     Greek letters or upright names; everything else keeps its meaning (``(``, ``'``, ``+``).
     """
     out: list[str] = []
+    zone: set[str] = set()  # scripts already on the current base: "_", "^", "'" (primes)
+
+    def script(piece: str) -> None:
+        kind = piece[0]
+        if kind == "_":
+            clash = "_" in zone
+        elif kind == "^":
+            clash = bool(zone & {"^", "'"})
+        else:  # primes: only directly after primes (x''), never after a superscript
+            clash = "^" in zone or ("'" in zone and out[-1] != "'")
+        if clash:
+            out.append("{}")  # a new empty base: never a double script, whatever the name
+            zone.clear()
+        out.append(piece)
+        zone.add(kind)
+
     tokens = _NAME_TOKEN.findall(name)
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        if tok in ("_", "^") and i + 1 < len(tokens):
+        if tok in ("_", "^") and i + 1 == len(tokens):  # a trailing _ or ^: the character
+            out.append(f"\\text{{\\char{ord(tok)}}}")
+            break
+        if tok in ("_", "^"):
             nxt = tokens[i + 1]
             if nxt == "{":  # a braced group: up to the matching brace
                 depth, j = 0, i + 1
@@ -90,8 +109,13 @@ def _name_latex(name: str) -> str:
             else:
                 inner = _name_latex(nxt) if nxt not in "+-*" else nxt
                 i += 2
-            out.append(f"{tok}{{{inner}}}")
+            script(f"{tok}{{{inner}}}")
             continue
+        if tok == "'":
+            script("'")
+            i += 1
+            continue
+        zone.clear()
         if tok == "sqrt" and tokens[i + 1:i + 2] == ["("]:
             depth, j = 0, i + 1
             while j < len(tokens):
@@ -187,6 +211,73 @@ def _char_math(char: str) -> str | None:
     return None
 
 
+_SCRIPT_ASCII = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-=,()/.*")
+
+
+def _script_arg(text: str) -> str | None:
+    """A sub/superscript argument as math (``Xβ=y`` -> ``X\\beta=y``), None if not maths."""
+    parts: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        accent = _ACCENTS.get(text[i + 1]) if i + 1 < len(text) else None
+        tex = _char_math(char) or (char if char in _SCRIPT_ASCII else None)
+        if tex is None:
+            if char in "_^" and parts and i + 1 < len(text):
+                width = 2 if i + 2 < len(text) and text[i + 2] in _ACCENTS else 1
+                inner = _script_arg(text[i + 1:i + 1 + width])
+                if inner is None:
+                    return None
+                parts.append(f"{char}{{{inner}}}")
+                i += 1 + width
+                continue
+            return None
+        if accent is not None:
+            parts.append(f"{accent}{{{tex}}}")
+            i += 2
+            continue
+        parts.append(tex)
+        i += 1
+    return _join(parts) if parts else None
+
+
+def _script(chars: str, i: int, out: list[str], math: list[str]):
+    """``(base, argument, next index)`` if ``chars[i]`` (``_``/``^``) starts a script.
+
+    The base is what precedes: pending inline math (``β`` in ``β_∞``) or a run of ASCII letters
+    and digits (``h`` in ``h_D``, ``argmin`` in ``argmin_{Xβ=y}``), which moves into the math.
+    """
+    if i + 1 >= len(chars) or chars[i + 1].isspace():
+        return None
+    nxt = chars[i + 1]
+    if nxt == "{":
+        end = chars.find("}", i + 2)
+        if end < 0:
+            return None
+        arg, stop = _script_arg(chars[i + 2:end]), end + 1
+    elif nxt.isascii() and nxt.isalnum():
+        stop = i + 1
+        while stop < len(chars) and chars[stop].isascii() and chars[stop].isalnum():
+            stop += 1
+        arg = _script_arg(chars[i + 1:stop])
+        if stop - i > 2 and not math and len(out) > 1 and out[-2:][0].isalpha():
+            return None  # snake_case: an identifier, not a formula
+    elif _char_math(nxt) is not None and not _char_math(nxt).startswith(("^", "_")):
+        arg, stop = _char_math(nxt), i + 2
+    else:
+        return None
+    if arg is None:
+        return None
+    if math:  # never two scripts of one kind in a row (a TeX error): then it stays text
+        return None if math[-1].startswith(chars[i] + "{") else ("", arg, stop)
+    word = ""
+    while out and len(out[-1]) == 1 and out[-1].isascii() and out[-1].isalnum():
+        word = out.pop() + word
+    if not word:
+        return None
+    return _word_latex(word), arg, stop
+
+
 def text_latex(text: str) -> str:
     """Plain prose (with Unicode maths such as ``‖β‖_∞`` or ``h_D⁻¹``) as ASCII LaTeX text.
 
@@ -195,16 +286,30 @@ def text_latex(text: str) -> str:
 
     Examples
     --------
-    >>> text_latex("‖β‖_∞ and 50%")
-    '$\\\\|\\\\beta\\\\|$\\\\_$\\\\infty$ and 50\\\\%'
+    >>> text_latex("‖β‖_∞ and 50%, h_D⁻¹, a_b c")
+    '$\\\\|\\\\beta\\\\|_{\\\\infty}$ and 50\\\\%, $h_{D}^{-1}$, $a_{b}$ c'
     """
     out: list[str] = []
     math: list[str] = []
+    zone: set[str] = set()  # scripts already on the current base of the pending math
+
+    def push(piece: str) -> None:
+        """Append to the pending math; a second script of one kind gets a new empty base."""
+        kind = piece[0] if piece[:2] in ("^{", "_{") else ""
+        if not kind:
+            zone.clear()
+        elif kind in zone or not math:
+            math.append("{}")
+            zone.clear()
+        math.append(piece)
+        if kind:
+            zone.add(kind)
 
     def flush() -> None:
         if math:
             out.append("$" + _join(math) + "$")
             math.clear()
+        zone.clear()
 
     chars = unicodedata.normalize("NFC", str(text))
     i = 0
@@ -213,20 +318,25 @@ def text_latex(text: str) -> str:
         accent = _ACCENTS.get(chars[i + 1]) if i + 1 < len(chars) else None
         if accent is not None:  # a letter with a combining accent: α̃ -> \tilde{\alpha}
             base = _char_math(char) or (char if char.isascii() and char.isalpha() else None)
-            if base is not None:
-                math.append(f"{accent}{{{base}}}")
+            if base is not None and not base.startswith(("^", "_")):
+                push(f"{accent}{{{base}}}")
                 i += 2
                 continue
         tex = _char_math(char)
         if tex is not None:
-            script = tex[:1] if re.fullmatch(r"[\^_]\{[0-9+-]+\}", tex) else ""
-            if script and math and re.search(rf"\{script}\{{[0-9+-]*\}}$", math[-1]):
+            kind = tex[:1] if re.fullmatch(r"[\^_]\{[^{}]+\}", tex) else ""
+            if kind and math and math[-1].startswith(kind + "{"):
                 math[-1] = math[-1][:-1] + tex[2:]  # ⁻¹ -> ^{-1}, ₁₂ -> _{12}
-            elif tex.startswith(("^", "_")) and not math:
-                math.append("{}" + tex)
             else:
-                math.append(tex)
+                push(tex)
             i += 1
+            continue
+        script = _script(chars, i, out, math) if char in "_^" else None
+        if script is not None:
+            base, arg, i = script
+            if base:
+                push(base)
+            push(f"{char}{{{arg}}}")
             continue
         flush()
         if char in _TEXT_SPECIAL:
@@ -294,11 +404,16 @@ def _latex(value: Any) -> str:
     return ""
 
 
+def _tt(name: str) -> str:
+    """An identifier for ``\\texttt``: TeX specials escaped, nothing turned into maths."""
+    return "".join(_TEXT_SPECIAL.get(c, c) if c.isascii() else text_latex(c) for c in name)
+
+
 def _block(value: Any) -> str:
     """One step or result: display math for expressions, a paragraph for prose."""
     if isinstance(value, list | tuple) and not isinstance(value, sp.Basic):
         if all(isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_]+", v) for v in value):
-            return ", ".join(f"\\texttt{{{v.replace('_', chr(92) + '_')}}}" for v in value)
+            return ", ".join(f"\\texttt{{{_tt(v)}}}" for v in value)
         parts = [_latex(v) for v in value]
         if all(parts):
             return "\\[ " + ",\\quad ".join(parts) + " \\]"
@@ -307,7 +422,7 @@ def _block(value: Any) -> str:
     if tex:
         return f"\\[ {tex} \\]"
     if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_]+", value):
-        return f"\\texttt{{{value.replace('_', chr(92) + '_')}}}"
+        return f"\\texttt{{{_tt(value)}}}"
     return text_latex(str(value))
 
 
@@ -361,7 +476,7 @@ class Derivation:
         if self.results:
             lines += ["\\subsection*{Results}", "\\begin{description}"]
             for name, value in self.results.items():
-                lines.append(f"\\item[\\texttt{{{text_latex(name)}}}] {_block(value)}")
+                lines.append(f"\\item[\\texttt{{{_tt(name)}}}] {_block(value)}")
             lines.append("\\end{description}")
         body = "\n".join(lines) + "\n"
         return _PREAMBLE + body + "\\end{document}\n" if standalone else body

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -82,6 +83,30 @@ def test_pdflatex_rejects_broken_latex(tmp_path):
     assert proc.returncode != 0
 
 
+@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex not installed")
+def test_random_prose_and_names_compile(tmp_path):
+    """Seeded random strings of TeX specials, Unicode maths, scripts and accents all compile."""
+    rng = np.random.default_rng(20261201)
+    alphabet = list("ab XYZ09_^{}()=+-*/,.|<>#$%&~\\'") + list("αβψΦ∇‖∈→∞≥⁻¹²ᵀ₀₊−⇒∫Σ") + [
+        "\u0303", "\u0302", "é", "中"]
+    texts = ["".join(rng.choice(alphabet, size=rng.integers(1, 25))) for _ in range(300)]
+    names = ["".join(rng.choice(list("abxD_^*'(),+-{}0-9"), size=rng.integers(1, 12)))
+             for _ in range(150)]
+    body = "\n\n".join(text_latex(t) for t in texts)
+    maths = "\n".join(f"\\[ {latex_expr(sp.Symbol(n))} = 1 \\]" for n in names if n.strip())
+    doc = Derivation("random", ()).to_latex().replace("\\end{document}",
+                                                      body + "\n" + maths + "\n\\end{document}")
+    assert doc.isascii()
+    source = tmp_path / "random.tex"
+    source.write_text(doc, encoding="ascii")
+    proc = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error",
+                           source.name], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    log = (tmp_path / "random.log").read_text(errors="replace")
+    errors = [line for line in log.splitlines() if line.startswith("!")]
+    assert proc.returncode == 0 and not errors, "\n".join(errors) + proc.stdout[-1500:]
+
+
 @pytest.mark.parametrize(("name", "expected"), [
     ("h_D(-s)", "h_{D}(-s)"),
     ("H_D'", "H_{D}'"),
@@ -98,8 +123,12 @@ def test_symbol_names(name, expected):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("‖β‖_3", "$\\|\\beta\\|$\\_3"),
-    ("h_D⁻¹", "h\\_D${}^{-1}$"),
+    ("‖β‖_3", "$\\|\\beta\\|_{3}$"),
+    ("h_D⁻¹", "$h_{D}^{-1}$"),
+    ("argmin_{Xβ=y} D_{ψ_α̃}", "$\\mathrm{argmin}_{X\\beta=y}$ $D_{\\psi_{\\tilde{\\alpha}}}$"),
+    ("a_{b}_c", "$a_{b}$\\_c"),  # never a double subscript
+    ("x⁻¹²", "x${}^{-12}$"),
+    ("snake_case name", "snake\\_case name"),
     ("α̃² = 1", "$\\tilde{\\alpha}^{2}$ = 1"),
     ("50% & {x}", "50\\% \\& \\{x\\}"),
     ("a → ∞", "a $\\to$ $\\infty$"),
@@ -117,7 +146,7 @@ def test_string_results_that_are_expressions_become_math():
     tex = d.to_latex(standalone=False)
     assert "x^{2} \\left|{x}\\right|" in tex
     assert "\\alpha^{2} = 2 \\alpha_{W}^{2}" in tex
-    assert "$\\|\\beta\\|$\\_$\\infty$" in tex
+    assert "$\\|\\beta\\|_{\\infty}$" in tex
     assert "\\texttt{q\\_even}, \\texttt{h\\_odd}" in tex
     assert "\\_\\_import\\_\\_('os')" in tex  # shown as text, never evaluated
 
