@@ -4,6 +4,13 @@ Reports are generated, never hand-made: every number comes from the
 :class:`~dln_verify.verify.claim.Evidence` records, and every report records seeds, parameters,
 versions and
 the git revision (:mod:`dln_verify.verify.provenance`).
+
+``index.html`` reads offline in any current browser: the LaTeX of statements, tolerance notes,
+notes and captions is converted to MathML when the report is written
+(:mod:`dln_verify.verify.mathml`), figures are SVG (PNG beside them, PDF on request), and the
+tables show each metric against its declared tolerance (patterns such as ``*.slope`` included)
+with where the tolerance comes from. The same views back ``Evidence._repr_html_`` and
+``_repr_markdown_`` in notebooks (:func:`evidence_html`, :func:`evidence_markdown`).
 """
 
 from __future__ import annotations
