@@ -649,6 +649,10 @@ def horizon_function(phi: sp.Expr, x: sp.Symbol, *, option: str | None = None
     >>> hf.kind, hf.p, hf.h_neg
     ('gauge', 2, 4*x**2)
     """
+    if not isinstance(phi, sp.Expr):
+        raise TypeError(f"phi must be a SymPy expression, got {type(phi).__name__}")
+    if not isinstance(x, sp.Symbol):
+        raise TypeError(f"x must be a SymPy symbol (the variable of phi), got {type(x).__name__}")
     try:
         return _horizon_cached(phi, x)
     except OutsideAssumptions as exc:

@@ -207,6 +207,9 @@ def check(ids, all_, seed, profile, as_json, output, plugins, **claim_values) ->
 
 
 def _check_writable(out: Path) -> None:
+    from dln_verify.verify.report import check_out_folder
+
+    out = check_out_folder(out)  # never the current folder or a parent (ValueError, exit 2)
     try:  # fail before any work if the output folder's parent cannot be written
         out.parent.mkdir(parents=True, exist_ok=True)
         probe = out.parent / f".{out.name}.write-test"
@@ -408,6 +411,17 @@ def _prepare(argv: Sequence[str]) -> None:
                 command.params.append(param)
 
 
+def _one_line(message: str) -> str:
+    r"""An error message on one line: control characters from the user's input are escaped.
+
+    Examples
+    --------
+    >>> _one_line("bad\nvalue\x1b[31m")
+    'bad\\nvalue\\x1b[31m'
+    """
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning input errors into one line and exit code 2."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -421,9 +435,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("dln-verify: aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        click.echo(f"dln-verify: error: {exc.format_message()}", err=True)
+        click.echo(f"dln-verify: error: {_one_line(exc.format_message())}", err=True)
         sys.exit(EXIT_INPUT)
     except ValueError as exc:
-        click.echo(f"dln-verify: error: {exc}", err=True)
+        click.echo(f"dln-verify: error: {_one_line(str(exc))}", err=True)
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_PASS)

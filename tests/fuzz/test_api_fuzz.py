@@ -175,10 +175,6 @@ def separable():
     return separable_classification(8, 16, 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: horizon_function([x**2], x) raises TypeError \"unhashable type: 'list'\" from the "
-    "lru_cache of symbolic/horizon.py::_horizon_cached before its own type check runs; "
-    "horizon_function must check phi/x first and name the parameter"))
 def test_horizon_function_with_a_list_names_phi():
     _raises_naming(lambda: horizon_function([X_SYM**2], X_SYM), "phi")
 

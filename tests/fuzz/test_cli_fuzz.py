@@ -153,20 +153,11 @@ def _mirror_verdict(potential: str, tmp_path: Path) -> dict:
     return record
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: check mirror-horizon --potential 'x**4' does not finish in 60 s: ϕ''(0) = 0 puts the "
-    "flow in dual coordinates and each of the 200_000 budgeted right-hand-side evaluations "
-    "inverts ϕ' by Newton (2000 evaluations took 27 s); fix in numeric/mirror.py "
-    "(mirror_flow/potential_from_sympy) or verify/claims/mirror_horizon.py (a budget for user "
-    "potentials that fits 60 s)"))
 def test_quartic_potential_finishes_with_a_load_independent_verdict(tmp_path):
     _mirror_verdict("x**4", tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: check mirror-horizon --potential 'exp(x**2)' does not finish in 60 s (same cause as "
-    "x**4: numeric/mirror.py spends its 200_000-evaluation budget at seconds per hundred)"))
 def test_exp_square_potential_finishes_with_a_load_independent_verdict(tmp_path):
     _mirror_verdict("exp(x**2)", tmp_path)
 
@@ -277,11 +268,6 @@ def test_bad_argument_names_the_parameter(argv, param, tmp_path, monkeypatch, ca
     check_contract(res, param=param)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: verify/cli.py::main echoes click's and load_plugin's messages raw, so a newline "
-    "or escape sequence in an argument splits the one-line error or reaches the terminal "
-    "(e.g. 'Got unexpected extra argument (a\\nb)'); fix: escape control characters of "
-    "the message (repr-style \\n, \\x1b) before click.echo"))
 @pytest.mark.parametrize("argv", [
     ["list", "a\nb"],
     ["check", "gf-depth", "--plugin", "/nonexistent/a\nb.py"],
