@@ -600,8 +600,8 @@ def derive_potential(param: str = "uv", depth: int = 2) -> Derivation:
         ``Q_{α_W}`` (Woodworth et al., COLT 2020, arXiv:2002.09277, Thm 1); ``ψ_α = Q_{α_W}/2``
         with ``α² = 2α_W²``.  ``"unbalanced"``: ``u₀ = a_u``, ``v₀ = a_v``, ``|a_v| < a_u`` →
         ``D_{ψ_α̃}(β, β₀)``, ``α̃² = (a_u² − a_v²)/2``, ``β₀ = a_u a_v`` (Azulay et al., ICML
-        2021, arXiv:2102.09769).  For ``depth ≥ 3`` only ``"uv"`` and ``"w2"`` are accepted and
-        both give the depth-D result for ``β = w₊^D − w₋^D`` (Woodworth et al. 2020).
+        2021, arXiv:2102.09769).  For ``depth ≥ 3`` only ``"w2"`` is accepted: the depth-D
+        result for ``β = w₊^D − w₋^D`` (Woodworth et al. 2020).
     depth : int
         Network depth ``D ≥ 2``.
 
@@ -616,14 +616,17 @@ def derive_potential(param: str = "uv", depth: int = 2) -> Derivation:
     ------
     ValueError
         If ``param`` is not one of ``uv, w2, unbalanced`` or ``depth`` is not an integer ≥ 2, or
-        ``param="unbalanced"`` with ``depth ≥ 3``.
+        ``param`` other than ``"w2"`` with ``depth ≥ 3``.
     """
     if not isinstance(param, str) or param not in PARAMS:
         raise ValueError(f"param must be one of {', '.join(PARAMS)}; got {param!r}")
     depth = _check_depth(depth)
     if param == "unbalanced" and depth != 2:
         raise ValueError(f"param='unbalanced' is only available for depth = 2 (got depth = "
-                         f"{depth}); for depth >= 3 param must be one of uv, w2")
+                         f"{depth}); for depth >= 3 use param='w2'")
+    if param == "uv" and depth != 2:
+        raise ValueError(f"param='uv' (β = u⊙v) is depth 2 only; depth = {depth} is "
+                         f"β = w₊^D − w₋^D: use param='w2'")
     d = _derive_cached(param, depth)
     # hand out a copy so that callers cannot mutate the cached results
     results = {k: (list(v) if isinstance(v, list) else v) for k, v in d.results.items()}

@@ -344,8 +344,9 @@ def derive() -> None:
 @derive.command("potential")
 @click.option("--depth", type=click.IntRange(min=2), default=2, show_default=True,
               help="Network depth D (D >= 2).")
-@click.option("--param", type=click.Choice(["uv", "w2", "unbalanced"]), default="uv",
-              show_default=True, help="Parametrisation: u⊙v, Woodworth's w+²−w−², or u0≠v0.")
+@click.option("--param", type=click.Choice(["uv", "w2", "unbalanced"]), default=None,
+              help="Parametrisation: u⊙v, Woodworth's w+²−w−², or u0≠v0 (depth 2); "
+                   "w+^D−w−^D at depth D >= 3. Default: uv at depth 2, w2 above.")
 @_fmt_text
 @_fmt_latex
 @_fmt_json
@@ -353,7 +354,7 @@ def derive_potential_cmd(depth, param, fmt) -> None:
     """The potential ψ of gradient flow on a DLN, its derivatives and conjugate."""
     from dln_verify.symbolic.potentials import derive_potential
 
-    _emit(derive_potential(param=param, depth=depth), fmt)
+    _emit(derive_potential(param=param or ("uv" if depth == 2 else "w2"), depth=depth), fmt)
 
 
 @derive.command("horizon")

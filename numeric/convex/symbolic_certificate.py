@@ -12,7 +12,7 @@ gradient-flow ODE, lambdifies them with SymPy, and checks the first-order optima
 (ψ strictly convex, so the condition is also sufficient). Depth 2 (``β = u⊙v``, ``u₀ = √2α``,
 ``v₀ = 0``): ``∇ψ = results["gradient"]`` of ``derive_potential("uv", 2)``
 (``½ asinh(β/α²)``). Depth ``D ≥ 3`` (``β = w₊^D − w₋^D``, ``w±(0) = α``):
-``∇ψ(β) = h_D^{-1}(β/α^D)`` with ``h_D = results["h_D"]`` of ``derive_potential("uv", D)``,
+``∇ψ(β) = h_D^{-1}(β/α^D)`` with ``h_D = results["h_D"]`` of ``derive_potential("w2", D)``,
 inverted numerically (bisection, then Newton with the SymPy derivative ``dh_D/ds``). Nothing from
 the solver module is used.
 
@@ -152,13 +152,13 @@ def _lambdified(expr: sp.Expr, names: tuple[str, ...], with_derivative: bool):
 def symbolic_gradient(depth: int) -> tuple[sp.Expr, str]:
     """The SymPy expression used by :func:`symbolic_optimality_residual` and its variable.
 
-    ``derive_potential("uv", depth)`` is called through the module attribute
-    ``dln_verify.symbolic.potentials.derive_potential`` (monkeypatchable). Returns
+    ``derive_potential("uv", 2)`` (``"w2"`` at depth ``D ≥ 3``) is called through the module
+    attribute ``dln_verify.symbolic.potentials.derive_potential`` (monkeypatchable). Returns
     ``(results["gradient"], "beta")`` at depth 2 (variables ``beta``, ``alpha``) and
     ``(results["h_D"], "s")`` at depth ``D ≥ 3``.
     """
     depth = _check_depth(depth)
-    results = _potentials.derive_potential("uv", depth).results
+    results = _potentials.derive_potential("uv" if depth == 2 else "w2", depth).results
     key, var = ("gradient", "beta") if depth == 2 else ("h_D", "s")
     expr = sp.sympify(results[key])
     return expr, var
@@ -222,7 +222,7 @@ def symbolic_optimality_residual(
     What is certified: ``Xβ = y`` (``primal_residual = ‖Xβ − y‖/‖y‖``) and the optimality
     condition ``v = ∇ψ(β) − ∇ψ(β̃₀) ∈ range(Xᵀ)`` (``optimality_residual`` = relative norm of
     the projection of ``v`` onto ``null(X)``), where ``∇ψ`` is lambdified from
-    ``dln_verify.symbolic.potentials.derive_potential("uv", depth)`` (module docstring) and
+    ``dln_verify.symbolic.potentials.derive_potential`` (module docstring) and
     nothing of the numeric solver is used. The tolerance is derived per call from float64
     accuracy (module docstring).
 

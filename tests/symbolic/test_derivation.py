@@ -110,7 +110,7 @@ def test_unbalanced_is_bregman_divergence():
 
 @pytest.mark.parametrize("depth", [3, 4])
 def test_depth_h_and_H_match_sheet(depth):
-    r = derive_potential("uv", depth).results
+    r = derive_potential("w2", depth).results
     c = depth - 2
     h_sheet = (1 - c * s) ** sp.Rational(-depth, c) - (1 + c * s) ** sp.Rational(-depth, c)
     H_sheet = ((1 - c * s) ** sp.Rational(-2, c) + (1 + c * s) ** sp.Rational(-2, c) - 2) / 2
@@ -151,6 +151,14 @@ def test_bad_depth(depth):
         derive_potential("uv", depth)
 
 
+@pytest.mark.parametrize("depth", [3, 4])
+def test_uv_is_depth_two_only(depth):
+    """β = u⊙v has no depth-D form: asking for it at depth D is refused, not answered with the
+    w₊^D − w₋^D derivation."""
+    with pytest.raises(ValueError, match=r"param='uv'.*depth 2 only.*param='w2'"):
+        derive_potential("uv", depth)
+
+
 def test_unbalanced_only_depth_two():
     with pytest.raises(ValueError, match=r"unbalanced.*depth = 2"):
         derive_potential("unbalanced", 3)
@@ -172,7 +180,7 @@ def test_wrong_conjugate_constant_is_caught(monkeypatch):
 # --- rendering and caching --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("param,depth", [("uv", 2), ("w2", 2), ("unbalanced", 2), ("uv", 3)])
+@pytest.mark.parametrize("param,depth", [("uv", 2), ("w2", 2), ("unbalanced", 2), ("w2", 3)])
 def test_text_latex_json(param, depth):
     d = derive_potential(param, depth)
     assert isinstance(d, Derivation)
