@@ -348,18 +348,20 @@ def angle_figure(inst: Instance, prediction: Prediction, simulation: Simulation,
         log_t = np.asarray(run["log_t"], float)
         pred = prediction.values[name]
         a = angle(beta, np.asarray(pred["beta"])[None, :])
-        series.append(Series(f"{name}: angle(β_t, β̄)", log_t.tolist(), a.tolist(), "line"))
+        # run and its rate law share one label: one colour and one legend entry per run, the
+        # reference drawn dashed in the run's colour
+        series.append(Series(name, log_t.tolist(), a.tolist(), "line"))
         if name in margin_only:
             continue
         shape = rate_shape(_horizon_p(pred))
         r = _rate(shape, log_t)
-        series.append(Series(f"{name}: rate law {shape}", log_t.tolist(),
-                             (a[-1] * r / r[-1]).tolist(), "reference"))
+        series.append(Series(name, log_t.tolist(), (a[-1] * r / r[-1]).tolist(), "reference"))
     return FigureSpec("angle_vs_logt", title, "log t", "angle (rad)", tuple(series),
                       xscale="log", yscale="log",
                       caption=caption or "Angle between the iterate and the predicted "
-                      "max-margin direction; dashed: the theory's rate law through the final "
-                      "angle (none for potentials checked on their margin only).")
+                      "max-margin direction, one colour per potential; dashed: the theory's "
+                      "rate law for that horizon shape through the final angle (none for "
+                      "potentials checked on their margin only).")
 
 
 def gather_certificates(solutions: Iterable[Any]) -> dict[str, Any]:

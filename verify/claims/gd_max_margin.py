@@ -186,7 +186,11 @@ class GDMaxMargin(Claim):
 
     def figures(self, instance, prediction, simulation, comparison) -> list[FigureSpec]:
         return [angle_figure(instance, prediction, simulation,
-                             "Gradient flow: angle to the ℓ2 max-margin direction vs log t")]
+                             "Gradient flow: angle to the ℓ2 max-margin direction vs log t",
+                             caption="Angle between the gradient-flow iterate and the hard-margin "
+                                     "SVM direction for the exponential and logistic losses; "
+                                     "dashed: the O(1/log t) law of Soudry et al. through the "
+                                     "final angle.")]
 
     def notes(self, instance, prediction, simulation) -> list[str]:
         return ["Gradient flow integrated in σ = log t (Radau); GD = Euler steps, batched over "
