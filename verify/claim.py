@@ -105,6 +105,9 @@ class Tolerance:
     source : str
         Where the number comes from (discretisation order, α, horizon, solver accuracy, a
         derivation in ``docs/theory``).
+    applies : str
+        Empty for a criterion of every check; otherwise when it applies (e.g. only for an
+        option value), so a default check need not report its metric.
 
     Examples
     --------
@@ -119,6 +122,7 @@ class Tolerance:
     relation: Literal["<=", ">=", "in", "=="]
     value: float | tuple[float, float]
     source: str
+    applies: str = ""
 
     def __post_init__(self) -> None:
         if self.relation not in ("<=", ">=", "in", "=="):
@@ -157,8 +161,11 @@ class Tolerance:
 
     def as_dict(self) -> dict[str, Any]:
         value = list(self.value) if self.relation == "in" else self.value  # type: ignore[arg-type]
-        return {"metric": self.metric, "relation": self.relation, "value": value,
-                "display": self.display, "source": self.source}
+        record = {"metric": self.metric, "relation": self.relation, "value": value,
+                  "display": self.display, "source": self.source}
+        if self.applies:
+            record["applies"] = self.applies
+        return record
 
 
 @dataclass(frozen=True)

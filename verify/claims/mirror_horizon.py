@@ -67,6 +67,14 @@ ATOL_RETRY = 1e-12
 #: float64 limits the horizon: the loss weights e^{log t − m} grow like t^c and the right-hand
 #: side of the free coordinates becomes rounding noise of their cancellation past log t ≈ 3000
 LOG_T_COSH = tuple(float(v) for v in np.geomspace(10.0, 2000.0, 24))
+#: the potentials checked by default. The hyperbolic entropy (the DLN potential, ℓ1 horizon) is
+#: not among them: its direction converges so slowly (its margin gap decays like a small,
+#: instance-dependent power of log t, docs/theory/classification.md §1.5) that no test over
+#: log t ≤ 1e6 both accepts the true ℓ1 direction at every seed and rejects the ℓ2 control at
+#: every seed: measured, the margin-gap limit test failed the true prediction at seed 14 and
+#: accepted the ℓ2 control at seeds 6 and 7. It stays available as ``--potential hypentropy``,
+#: checked on its margin only, and is reported as such.
+DEFAULT_POTENTIALS = ("quadratic", "cubic", "cosh", "asymmetric")
 #: right-hand-side evaluations per run for a user potential (solver units, never seconds):
 #: its ϕ' is inverted numerically at every evaluation, so each one costs ~3 ms; x² + x⁴ reaches
 #: log t = 1000 in 1793 evaluations, while x⁴ (ϕ''(0) = 0) and exp(x²) spend the budget and are
@@ -145,8 +153,10 @@ class MirrorHorizon(Claim):
     Checked on log t ∈ [10, 1000] (late window [200, 1000]): the limit of the angle,
     extrapolated with the rate law of the horizon shape (``1/log t`` power-type,
     ``log log t/log t`` for ``cosh``), is at most half the final angle, and the angle and the
-    margin gap do not increase on the late window. The hyperbolic entropy is checked on its
-    margin only (log t up to 1e6): the gap's limit, fitted with the slowest law granted,
+    margin gap do not increase on the late window. The hyperbolic entropy is not in the default
+    set (no test at reachable times has power against its ℓ2 control at every seed, see
+    :data:`DEFAULT_POTENTIALS`); with ``--potential hypentropy`` it is checked on its margin
+    only (log t up to 1e6): the gap's limit, fitted with the slowest law granted,
     ``(log t)^{-0.05}``, is at most half the final gap. One negative control per potential (ℓ2
     direction in place of its horizon gauge) is rejected by the same check, with a floor from
     the triangle inequality. Data whose max-margin minimiser is not unique (polyhedral gauges,
@@ -192,7 +202,8 @@ class MirrorHorizon(Claim):
                   "gap extrapolated on the late window (log t ≥ 2e5) with the slowest power law "
                   "granted, (log t)^-0.05 (the theory's exponent is the instance's ℓ1 dual "
                   "slack), over the final gap; 1/2 the midpoint between a gap tending to 0 and "
-                  "one tending to a positive limit (docs/theory/classification.md §1.7)"),
+                  "one tending to a positive limit (docs/theory/classification.md §1.7)",
+                  applies="--potential hypentropy only (not in the default set)"),
     )
     tolerance_note = (
         "The theorem gives convergence in direction and no rate. The check extrapolates the "
@@ -201,8 +212,9 @@ class MirrorHorizon(Claim):
         "one has limit fraction ≥ (δ − Σ|c_k|a_k)/(δ + a_final) (triangle inequality; the "
         "floor is reported for each control). The flow is integrated in σ = log t with Radau "
         "at rtol 1e-8, atol 1e-8 (angle errors < 1e-8); the max-margin solutions carry duality "
-        "gaps ≤ 1e-6. The hyperbolic entropy (α = 0.1) is checked on its margin only: its "
-        "angle converges slowly, since β ∝ exp θ and on the support the direction is set by "
+        "gaps ≤ 1e-6. The hyperbolic entropy (α = 0.1) is not in the default set; with "
+        "--potential hypentropy it is checked on its margin only: its angle converges "
+        "slowly, since β ∝ exp θ and on the support the direction is set by "
         "O(1) differences of a dual that grows like log(log t/α²) "
         "(docs/theory/classification.md §1.5)."
     )
@@ -212,9 +224,9 @@ class MirrorHorizon(Claim):
     def default_instance(self, seed: int = 0, profile: str = "quick",
                          potential: str | None = None, **_: Any) -> Instance:
         if potential is None:
-            names = ["quadratic", "cubic", "cosh", "asymmetric", "hypentropy"]
+            names = list(DEFAULT_POTENTIALS)
             if profile == "thorough":
-                names.insert(4, "quartic")
+                names.append("quartic")
         else:
             from dln_verify.symbolic.horizon import horizon_function, parse_potential
 
