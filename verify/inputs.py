@@ -12,11 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dln_verify.numeric.instances import gaussian_regression, load_data
+from dln_verify.numeric.instances import Instance, gaussian_regression, load_data
 from dln_verify.numeric.validation import check_alpha, check_in_range, looks_like_labels
 from dln_verify.verify.claim import Option
 
-__all__ = ["DATA_OPTIONS", "DATA_OPTION", "ALPHA_OPTION", "regression_data", "alphas_option"]
+__all__ = ["DATA_OPTIONS", "DATA_OPTION", "ALPHA_OPTION", "regression_data", "alphas_option",
+           "gaussian_instance"]
 
 DATA_OPTION = Option("data", "your own .npz with arrays X (n×d, n < d, full row rank) and y (n,)",
                      "path", "FILE.npz")
@@ -64,3 +65,15 @@ def alphas_option(alpha: float | None, default: Sequence[float], low: float, hig
         return list(default)
     check_alpha(alpha)
     return [check_in_range(alpha, f"alpha ({convention})", low, high)]
+
+
+def gaussian_instance(seed: int, n: int, d: int, name: str, **params) -> Instance:
+    """An :class:`Instance` on :func:`~dln_verify.numeric.instances.gaussian_regression` data.
+
+    Examples
+    --------
+    >>> gaussian_instance(0, 4, 8, "toy", alpha=0.1).params["alpha"]
+    0.1
+    """
+    X, y = gaussian_regression(n, d, seed)
+    return Instance(X=X, y=y, seed=seed, params=params, name=name)

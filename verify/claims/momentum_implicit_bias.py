@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from dln_verify.numeric.convex import implicit_bias_solution
-from dln_verify.numeric.instances import Instance, gaussian_regression
+from dln_verify.numeric.instances import Instance
 from dln_verify.numeric.momentum import momentum_gradient_flow
 from dln_verify.verify.bibliography import papazov2024
 from dln_verify.verify.checks import SYMBOLIC_OPTIMALITY, symbolic_optimality, verdict
@@ -29,13 +29,9 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import identity_scatter, relative_error
+from dln_verify.verify.inputs import gaussian_instance
 
 __all__ = ["MomentumImplicitBias"]
-
-
-def _gaussian_instance(seed: int, n: int, d: int, name: str, **params: Any) -> Instance:
-    X, y = gaussian_regression(n, d, seed)
-    return Instance(X=X, y=y, seed=seed, params=params, name=name)
 
 
 class MomentumImplicitBias(Claim):
@@ -94,7 +90,7 @@ class MomentumImplicitBias(Claim):
 
     def default_instance(self, seed: int = 0, profile: str = "quick", **options: Any) -> Instance:
         lams = [0.05, 0.2, 0.5] if profile == "quick" else [0.02, 0.05, 0.1, 0.2, 0.35, 0.5]
-        return _gaussian_instance(seed, 20, 40, "gaussian_regression(n=20, d=40)",
+        return gaussian_instance(seed, 20, 40, "gaussian_regression(n=20, d=40)",
                                   alpha=0.3, lams=lams, horizon=1500.0)
 
     def instances(self):
@@ -109,7 +105,7 @@ class MomentumImplicitBias(Claim):
             n = draw(st.integers(5, 15))
             alpha = draw(st.floats(0.2, 0.5))
             lam = draw(st.floats(0.05, 0.5))
-            return _gaussian_instance(seed, n, 2 * n, f"gaussian_regression(n={n}, d={2 * n})",
+            return gaussian_instance(seed, n, 2 * n, f"gaussian_regression(n={n}, d={2 * n})",
                                       alpha=alpha, lams=[lam], horizon=1500.0)
 
         return strategy()

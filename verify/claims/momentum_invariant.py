@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from dln_verify.numeric.instances import Instance, gaussian_regression
+from dln_verify.numeric.instances import Instance
 from dln_verify.numeric.momentum import heavy_ball, momentum_gradient_flow, relative_path_error
 from dln_verify.numeric.momentum_pairing import schedule_at_equal_lambda
 from dln_verify.verify.bibliography import papazov2024
@@ -31,13 +31,9 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import loglog_slope
+from dln_verify.verify.inputs import gaussian_instance
 
 __all__ = ["MomentumInvariant"]
-
-
-def _gaussian_instance(seed: int, n: int, d: int, name: str, **params: Any) -> Instance:
-    X, y = gaussian_regression(n, d, seed)
-    return Instance(X=X, y=y, seed=seed, params=params, name=name)
 
 
 class MomentumInvariant(Claim):
@@ -104,7 +100,7 @@ class MomentumInvariant(Claim):
         momenta = [0.5, 0.8, 0.9, 0.95, 0.98]
         if profile == "thorough":
             momenta = [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
-        return _gaussian_instance(
+        return gaussian_instance(
             seed, 20, 40, "gaussian_regression(n=20, d=40)",
             alpha=0.1, lam=0.5, momenta=momenta, horizon=20.0, n_times=201,
             pairing_momentum=0.9,
@@ -122,7 +118,7 @@ class MomentumInvariant(Claim):
             lam = draw(st.floats(0.1, 1.0))
             lo = draw(st.floats(0.6, 0.8))
             momenta = [float(1.0 - (1.0 - lo) * f) for f in (1.0, 0.5, 0.25, 0.1)]
-            return _gaussian_instance(
+            return gaussian_instance(
                 seed, n, 2 * n, f"gaussian_regression(n={n}, d={2 * n})",
                 alpha=alpha, lam=lam, momenta=momenta, horizon=10.0, n_times=101,
                 pairing_momentum=momenta[1],
