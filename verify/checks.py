@@ -7,7 +7,7 @@
   :func:`rate_shape`, :func:`limit_coefficients`, :func:`late_window`, :func:`control_floor`) —
   convergence in direction of a classifier to a predicted max-margin direction: the angle's
   limit extrapolated with the theory's rate law, and the decrease of angle and margin gap;
-- :func:`gather_certificates`, :func:`flow_failure` — records of several solves or runs;
+- :func:`combined_certificate`, :func:`flow_failure` — records of several solves or runs;
 - :func:`symbolic_optimality` — a predicted minimiser certified with the SymPy-derived gradient
   of the potential (the SymPy derivation is part of the evidence, not decoration).
 """
@@ -44,7 +44,7 @@ __all__ = [
     "compare_directions",
     "control_floor",
     "angle_figure",
-    "gather_certificates",
+    "combined_certificate",
     "flow_failure",
     "symbolic_optimality",
     "SYMBOLIC_OPTIMALITY",
@@ -364,15 +364,20 @@ def angle_figure(inst: Instance, prediction: Prediction, simulation: Simulation,
                       "potentials checked on their margin only).")
 
 
-def gather_certificates(solutions: Iterable[Any]) -> dict[str, Any]:
-    """One certificate record for several solves (accepted iff every one is)."""
-    solutions = list(solutions)
-    return {
-        "solver": ",".join(sorted({s.certificate.solver for s in solutions})),
-        "accepted": all(s.certificate.accepted for s in solutions),
-        "max_primal_residual": max(s.certificate.primal_residual for s in solutions),
-        "max_optimality_residual": max(s.certificate.optimality_residual for s in solutions),
-    }
+def combined_certificate(certificates: Iterable[Any]) -> dict[str, Any]:
+    """The one certificate layout of a prediction made of several solves.
+
+    :meth:`Certificate.combine` of ``certificates`` as a dict (accepted iff every solve is,
+    worst residuals, per-solve records); no solve at all (a prediction that does not apply,
+    reported by the simulation's status) gives ``{"solver": "none", "accepted": True,
+    "n_solves": 0}``.
+    """
+    from dln_verify.numeric.convex.certificate import Certificate
+
+    certificates = list(certificates)
+    if not certificates:
+        return {"solver": "none", "accepted": True, "n_solves": 0}
+    return Certificate.combine(certificates).as_dict()
 
 
 def flow_failure(results: Iterable[Any]) -> Simulation | None:

@@ -24,6 +24,7 @@ from dln_verify.numeric.mirror import angle, builtin_potential, mirror_descent, 
 from dln_verify.verify.bibliography import SOUDRY2018
 from dln_verify.verify.checks import (
     angle_figure,
+    combined_certificate,
     compare_directions,
     flow_failure,
     late_window,
@@ -118,10 +119,8 @@ class GDMaxMargin(Claim):
         entry = {"beta": sol.beta, "gauge": [2.0, 1.0, 1.0], "margin": sol.margin,
                  "kind": "lp", "p": 2}
         vals = {f"quadratic[{lo}]": entry for lo in instance.params["losses"]}
-        cert = {"solver": "cvxpy-clarabel", "accepted": sol.certificate.accepted,
-                "max_primal_residual": sol.certificate.primal_residual,
-                "max_relative_duality_gap": sol.certificate.optimality_residual}
-        return Prediction("ℓ2 max-margin (hard-margin SVM) direction", vals, cert)
+        return Prediction("ℓ2 max-margin (hard-margin SVM) direction", vals,
+                          combined_certificate([sol.certificate]))
 
     def simulate(self, instance: Instance) -> Simulation:
         pot = builtin_potential("quadratic")

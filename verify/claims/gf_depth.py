@@ -15,8 +15,8 @@ from dln_verify.numeric.instances import Instance, gaussian_regression
 from dln_verify.verify.bibliography import WOODWORTH2020
 from dln_verify.verify.checks import (
     SYMBOLIC_OPTIMALITY,
+    combined_certificate,
     flow_failure,
-    gather_certificates,
     symbolic_optimality,
     verdict,
 )
@@ -110,7 +110,8 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
                 sols.append(implicit_bias_solution(instance.X, instance.y, np.sqrt(2.0) * a))
             else:
                 sols.append(implicit_bias_solution(instance.X, instance.y, a, depth=depth))
-        return Prediction(label, {"beta": [s.beta for s in sols]}, gather_certificates(sols))
+        return Prediction(label, {"beta": [s.beta for s in sols]},
+                          combined_certificate(s.certificate for s in sols))
 
     def predict(self, instance):
         depth = int(instance.params["depth"])

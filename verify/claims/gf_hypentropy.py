@@ -18,8 +18,8 @@ from dln_verify.numeric.instances import Instance, as_generator, gaussian_regres
 from dln_verify.verify.bibliography import WOODWORTH2020
 from dln_verify.verify.checks import (
     SYMBOLIC_OPTIMALITY,
+    combined_certificate,
     flow_failure,
-    gather_certificates,
     symbolic_optimality,
     verdict,
 )
@@ -179,7 +179,7 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         return Prediction(
             label,
             {"balanced": [s.beta for s in balanced], "unbalanced": unbalanced.beta},
-            gather_certificates([*balanced, unbalanced]),
+            combined_certificate(s.certificate for s in [*balanced, unbalanced]),
         )
 
     def predict(self, instance):

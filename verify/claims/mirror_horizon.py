@@ -34,6 +34,7 @@ from dln_verify.verify.bibliography import PESME_DRAGOMIR2024
 from dln_verify.verify.checks import (
     LATE_WINDOW,
     angle_figure,
+    combined_certificate,
     compare_directions,
     control_floor,
     direction_increments,
@@ -126,20 +127,15 @@ def predict_directions(inst: Instance, names: list[str]) -> Prediction:
     from dln_verify.symbolic.horizon import horizon_function, parse_potential
 
     values: dict[str, Any] = {}
-    worst_primal = worst_gap = 0.0
-    accepted = True
+    certs = []
     for name in names:
         hf = horizon_function(*parse_potential(name))
         sol = max_margin(inst.X, inst.y, hf)
         values[name] = {"beta": sol.beta, "gauge": _gauge_tuple(sol.gauge),
                         "margin": sol.margin, "kind": hf.kind, "p": hf.p,
                         "h_pos": str(hf.h_pos), "h_neg": str(hf.h_neg)}
-        worst_primal = max(worst_primal, sol.certificate.primal_residual)
-        worst_gap = max(worst_gap, sol.certificate.optimality_residual)
-        accepted &= sol.certificate.accepted
-    cert = {"solver": "cvxpy-clarabel", "accepted": bool(accepted),
-            "max_primal_residual": worst_primal, "max_relative_duality_gap": worst_gap}
-    return Prediction("φ∞-max-margin directions", values, cert)
+        certs.append(sol.certificate)
+    return Prediction("φ∞-max-margin directions", values, combined_certificate(certs))
 
 class MirrorHorizon(Claim):
     """Mirror flow on separable data → φ∞-max-margin direction.

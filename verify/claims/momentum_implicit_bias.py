@@ -17,7 +17,12 @@ from dln_verify.numeric.convex import implicit_bias_solution
 from dln_verify.numeric.instances import Instance
 from dln_verify.numeric.momentum import momentum_gradient_flow
 from dln_verify.verify.bibliography import papazov2024
-from dln_verify.verify.checks import SYMBOLIC_OPTIMALITY, symbolic_optimality, verdict
+from dln_verify.verify.checks import (
+    SYMBOLIC_OPTIMALITY,
+    combined_certificate,
+    symbolic_optimality,
+    verdict,
+)
 from dln_verify.verify.claim import (
     Claim,
     Comparison,
@@ -134,12 +139,7 @@ class MomentumImplicitBias(Claim):
             scales.append(run.alpha_inf_sq)
             refs.append(run.reference)
             certs.append(sol.certificate)
-        cert = {
-            "solver": certs[0].solver if certs else "none",
-            "accepted": all(c.accepted for c in certs),
-            "primal_residual": max((c.primal_residual for c in certs), default=0.0),
-            "optimality_residual": max((c.optimality_residual for c in certs), default=0.0),
-        }
+        cert = combined_certificate(certs)
         return Prediction(
             label="argmin_{Xβ=y} D_ψ(α_∞)(β, β̃₀) with α±, β̃₀ from the MGF path integrals",
             values={"beta": np.asarray(betas), "alpha_inf_sq": np.asarray(scales),

@@ -19,7 +19,7 @@ from dln_verify.numeric.instances import Instance, sparse_regression
 from dln_verify.numeric.momentum import heavy_ball
 from dln_verify.numeric.momentum_pairing import schedule_at_equal_lambda
 from dln_verify.verify.bibliography import papazov2024
-from dln_verify.verify.checks import flow_failure, verdict
+from dln_verify.verify.checks import combined_certificate, flow_failure, verdict
 from dln_verify.verify.claim import (
     Claim,
     Comparison,
@@ -179,10 +179,7 @@ class MomentumSparsity(Claim):
         return Prediction(
             label=label,
             values={"direction": 1, "gf_error": np.asarray(gf_err)},
-            certificate={"solver": certs[0].solver,
-                         "accepted": all(c.accepted for c in certs),
-                         "primal_residual": max(c.primal_residual for c in certs),
-                         "optimality_residual": max(c.optimality_residual for c in certs)},
+            certificate=combined_certificate(certs),
         )
 
     def simulate(self, instance: Instance) -> Simulation:
