@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 
+from dln_verify.numeric._lazy import lazy_module
 from dln_verify.numeric.validation import as_finite_array, check_positive
-from dln_verify.symbolic import momentum as _momentum
+
+# SymPy and the derivation are imported when a schedule is first solved, not with the module
+sp = lazy_module("sympy")
+_momentum = lazy_module("dln_verify.symbolic.momentum")
 
 __all__ = ["MomentumSchedule", "schedule_at_equal_lambda"]
 
@@ -77,7 +80,7 @@ def schedule_at_equal_lambda(lam: float, momenta) -> MomentumSchedule:
     gamma_of = sp.lambdify((target, beta_m), roots[0], "numpy")
     stepsizes = np.asarray(gamma_of(lam, mom), dtype=float) * np.ones_like(mom)
 
-    def at(expr: sp.Expr) -> np.ndarray:
+    def at(expr) -> np.ndarray:
         f = sp.lambdify((gamma, beta_m), expr, "numpy")
         return np.asarray(f(stepsizes, mom), dtype=float) * np.ones_like(mom)
 

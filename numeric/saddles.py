@@ -28,10 +28,12 @@ import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import nnls
 
+from dln_verify.numeric._lazy import lazy_module
 from dln_verify.numeric.convex.certificate import Certificate
 from dln_verify.numeric.validation import as_finite_array, check_positive
+
+_optimize = lazy_module("scipy.optimize")  # imported on first use
 
 __all__ = [
     "GeneralPositionError",
@@ -190,7 +192,7 @@ def _face_least_squares(
             f"{np.linalg.matrix_rank(A)} (n = {n}): the constrained least squares is not unique, "
             "so the data are not in general position"
         )
-    c, _ = nnls(A, y, maxiter=50 * max(idx.size, 10))
+    c, _ = _optimize.nnls(A, y, maxiter=50 * max(idx.size, 10))
     # Polish on the support (the NNLS solution is the unconstrained LS on its support).
     supp = c > 0
     if np.any(supp):

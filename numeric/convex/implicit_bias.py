@@ -57,9 +57,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.linalg
-import scipy.linalg.lapack
 
+from dln_verify.numeric._lazy import lazy_module
 from dln_verify.numeric.convex.certificate import Certificate
 from dln_verify.numeric.convex.norms import power_of_two_scale, safe_norm
 from dln_verify.numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
@@ -69,6 +68,10 @@ from dln_verify.numeric.validation import (
     check_positive,
     check_regression_data,
 )
+
+# SciPy's linear algebra is imported on first use, not with the module
+_linalg = lazy_module("scipy.linalg")
+_lapack = lazy_module("scipy.linalg.lapack")
 
 __all__ = [
     "ImplicitBiasSolution",
@@ -415,7 +418,7 @@ class _DataFactor:
             return self.Q @ (self.Q.T @ r)
         k = self.kt if abs(self.kt) > _DIRECT_SCALE_LIMIT else 0
         xr = _scaled_matvec(X, r, k) / self.scale
-        c = scipy.linalg.cho_solve((self.chol, False), xr, check_finite=False) / self.scale
+        c = _linalg.cho_solve((self.chol, False), xr, check_finite=False) / self.scale
         if k == 0:
             return X.T @ c
         n, d = X.shape
@@ -439,11 +442,11 @@ def _compute_factor(X: np.ndarray) -> _DataFactor:
         scale = np.sqrt(dg)
         Gs = G / scale[:, None] / scale[None, :]
         try:
-            U, info = scipy.linalg.lapack.dpotrf(Gs, lower=0, clean=1, overwrite_a=0)
+            U, info = _lapack.dpotrf(Gs, lower=0, clean=1, overwrite_a=0)
         except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - defensive
             info = 1
         if info == 0:
-            rcond, info_c = scipy.linalg.lapack.dtrcon(U, norm="1", uplo="U", diag="N")
+            rcond, info_c = _lapack.dtrcon(U, norm="1", uplo="U", diag="N")
             if info_c == 0 and np.isfinite(rcond) and rcond >= _GRAM_RCOND_MIN:
                 chol = U
     gram_k = 0 if Xg is None else kt
@@ -703,11 +706,11 @@ def _solve_spd(H: np.ndarray, g: np.ndarray) -> np.ndarray:
     Hs = H / dg[:, None] / dg[None, :]
     gs = g / dg
     try:
-        cf = scipy.linalg.cho_factor(Hs, lower=False, check_finite=False)
-        x = scipy.linalg.cho_solve(cf, gs, check_finite=False)
+        cf = _linalg.cho_factor(Hs, lower=False, check_finite=False)
+        x = _linalg.cho_solve(cf, gs, check_finite=False)
         if not np.all(np.isfinite(x)):
             raise np.linalg.LinAlgError("non-finite Cholesky solve")
-    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError, ValueError):
+    except (np.linalg.LinAlgError, _linalg.LinAlgError, ValueError):
         w, V = np.linalg.eigh(Hs, UPLO="U")
         w = np.maximum(w, 1e-14 * max(float(w.max()), 1e-300))
         x = V @ ((V.T @ gs) / w)
@@ -780,7 +783,7 @@ def _damped_dual_newton(
         H = hessian(weight(z))
         try:
             step = -_solve_spd(H, grad)
-        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError, ValueError):
+        except (np.linalg.LinAlgError, _linalg.LinAlgError, ValueError):
             break  # non-finite Hessian (e.g. a far warm start): not converged, the caller decides
         dz = X.T @ step
         slope = float(grad @ step)
