@@ -218,8 +218,12 @@ def gradient_descent(
         ``tol`` has ``converged = False`` (and ``diverged = False``) and says so in ``message``.
     batch_size : int, optional
         SGD batch size ``b`` (1 ≤ b ≤ n); None means full-batch GD.
-    rng : int or numpy.random.Generator, optional
-        Seed for SGD batches (None means seed 0, so runs are reproducible).
+    rng : int, numpy.random.Generator or sequence of B Generators, optional
+        Source of the SGD batches (None means seed 0, so runs are reproducible). An int or a
+        single Generator draws the batches of all B runs from one stream (a run's batches then
+        depend on the batch it is in). A sequence of B Generators gives run ``b`` its own stream
+        ``rng[b]``: its batches are ``rng[b]``'s draws whatever else is in the batch, so run ``b``
+        of a batch equals the same run alone with the same generator (up to rounding).
     tol : float
         A run stops (converged) when ``‖Xβ − y‖ / ‖y‖ ≤ tol`` (relative to ‖y‖).
     record_every : int, optional
@@ -281,7 +285,7 @@ def gradient_descent(
         batch_size = int(batch_size)
         if batch_size == n:
             batch_size = None
-    gen = as_generator(0 if rng is None else rng)
+    gen, gens = _batch_generators(rng, B)
     U = _broadcast_init(u0, "u0", B, d)
     V = _broadcast_init(v0, "v0", B, d)
     s0 = np.abs(U + V)
@@ -318,7 +322,10 @@ def gradient_descent(
         for k in range(n_steps + 1):
             idx = None
             if batch_size is not None:
-                keys = gen.random((B, n))
+                if gens is None:
+                    keys = gen.random((B, n))
+                else:  # one stream per run: run b's keys come from its own generator only
+                    keys = np.stack([g.random(n) for g in gens])
                 idx = np.argpartition(keys, batch_size - 1, axis=1)[:, :batch_size]
             kernel.residual(X, y, P, out=R)
             rnorm = np.linalg.norm(R, axis=1)
@@ -386,6 +393,21 @@ def gradient_descent(
         stepsizes=gam,
         message=message,
     )
+
+
+def _batch_generators(rng, B: int):
+    """``(gen, None)`` for an int/Generator/None ``rng``; ``(None, gens)`` for B Generators."""
+    if rng is None or isinstance(rng, np.random.Generator | numbers.Integral):
+        return as_generator(0 if rng is None else rng), None
+    if isinstance(rng, str | bytes) or not hasattr(rng, "__len__"):
+        raise TypeError("rng must be an int, a numpy.random.Generator or a sequence of B "
+                        f"numpy.random.Generator (one per run), got {type(rng).__name__}")
+    gens = tuple(rng)
+    if len(gens) != B or not all(isinstance(g, np.random.Generator) for g in gens):
+        raise ValueError(f"rng as a sequence must hold exactly B = {B} numpy.random.Generator "
+                         f"(one per run), got {len(gens)} items of types "
+                         f"{sorted({type(g).__name__ for g in gens})}")
+    return None, gens
 
 
 def _broadcast_init(w, name, B, d):
