@@ -23,12 +23,14 @@ The record uses the field names shared by every simulator of :mod:`dln_verify.nu
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from dln_verify.numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
+from dln_verify.numeric.progress import progress_scope
 from dln_verify.numeric.validation import (
     as_finite_array,
     check_alpha,
@@ -124,7 +126,7 @@ def _thin(ts: list, states: list, keep: int) -> tuple[list, list]:
 
 
 def _run(rhs, state0, beta_of, X, y, *, t_max, rtol, atol, n_samples, tol, method, jac=None,
-         max_steps=MAX_STEPS):
+         max_steps=MAX_STEPS, label="gradient flow"):
     """Integrate step by step with a scipy ``OdeSolver``; stop at residual ≤ tol or blow-up.
 
     The residual is checked at every accepted step (no root finding on the interpolant, which is
@@ -153,7 +155,11 @@ def _run(rhs, state0, beta_of, X, y, *, t_max, rtol, atol, n_samples, tol, metho
     steps = 0
     last_good = (0.0, state0.copy())
     scale0 = float(np.max(np.abs(state0)))
-    with np.errstate(over="ignore", invalid="ignore"):
+    # progress in decades of the residual, from r0 down to tol (monotone: the flow decreases
+    # the loss; advance_to ignores any float64 wobble); computed only when someone listens
+    decades = math.log10(r0 / tol) if math.isfinite(r0) else None
+    with progress_scope(decades, "decades", label) as bar, \
+            np.errstate(over="ignore", invalid="ignore"):
         while True:
             if solver.status != "running":
                 break
@@ -180,6 +186,8 @@ def _run(rhs, state0, beta_of, X, y, *, t_max, rtol, atol, n_samples, tol, metho
             states.append(state.copy())
             ts, states = _thin(ts, states, keep)
             residual = residual_of(state)
+            if bar.active and 0.0 < residual < math.inf:
+                bar.advance_to(math.log10(r0 / residual))
             if residual <= tol:
                 converged = True
                 message = f"residual {residual:.3e} <= tol {tol:.1e} at t = {solver.t:.6g}"
@@ -289,6 +297,7 @@ def gradient_flow_uv(
         tol=tol,
         method="DOP853",
         max_steps=max_steps,
+        label="gradient flow on u⊙v",
     )
 
 
@@ -354,6 +363,8 @@ def gradient_flow_depth(
         tol=tol,
         method="DOP853",
         max_steps=max_steps,
+        label=f"depth-{D} gradient flow" + (f", α = {float(alpha):g}" if np.ndim(alpha) == 0
+                                             else ""),
     )
 
 
@@ -438,6 +449,7 @@ def gradient_flow_dual(
             method=m,
             jac=jac,
             max_steps=max_steps,
+            label=f"dual gradient flow ({m})",
         )
 
     if method != "auto":

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from dln_verify.numeric.progress import progress_scope, track_time
 from dln_verify.numeric.validation import (
     as_finite_array,
     check_alpha,
@@ -277,8 +278,12 @@ def heavy_ball(
     r, g = _grad(Xa, ya, u * v)
     limit = DIVERGENCE_FACTOR * (0.5 * np.mean(r**2, axis=1) + 1.0)
     K = int(k_end.max())
-    with np.errstate(over="ignore", invalid="ignore"):
+    with progress_scope(K, "it", f"heavy ball, {B} run(s)") as bar, \
+            np.errstate(over="ignore", invalid="ignore"):
+        report = bar.advance_to if bar.active else None  # None: no cost inside the loop
         for k in range(K + 1):
+            if report is not None and not k & 255:
+                report(k)
             if k in schedule:
                 for b, j in schedule[k]:
                     i = slot[b]
@@ -315,6 +320,8 @@ def heavy_ball(
             v_new = v - ga * u * g + ma * (v - v_prev)
             u_prev, v_prev, u, v = u, v, u_new, v_new
             r, g = _grad(Xa, ya, u * v)
+        if report is not None:
+            report(K)
     path[diverged] = np.nan
     u_out[diverged], v_out[diverged], residual[diverged] = np.nan, np.nan, np.inf
     message = tuple(
@@ -545,8 +552,10 @@ def momentum_gradient_flow(
     crossing.direction = -1
 
     t_eval = times if times[-1] == t_max else np.append(times, t_max)
-    sol = solve_ivp(rhs, (0.0, t_max), state0, method=method, t_eval=t_eval, events=crossing,
-                    rtol=rtol, atol=atol)
+    with progress_scope(t_max, "t", f"momentum gradient flow, λ = {lam:.3g}") as bar:
+        # track_time reports the solver's t without touching what rhs returns
+        sol = solve_ivp(track_time(rhs, bar), (0.0, t_max), state0, method=method,
+                        t_eval=t_eval, events=crossing, rtol=rtol, atol=atol)
     crossed = bool(sol.t_events[0].size > 0)
     crossing_time = float(sol.t_events[0][0]) if crossed else None
     success = bool(sol.status >= 0)

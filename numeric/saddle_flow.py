@@ -27,6 +27,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from dln_verify.numeric.hyperbolic import scaled_cosh, scaled_sinh
+from dln_verify.numeric.progress import progress_scope, track_time
 from dln_verify.numeric.validation import as_finite_array, check_in_range, check_positive
 
 __all__ = [
@@ -221,9 +222,12 @@ def integrate_dual_flow(
         return -(X * w) @ Xt / n
 
     start = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore"):
-        sol = solve_ivp(rhs, (0.0, tau_max), np.zeros(n), method="Radau", jac=jac,
-                        rtol=rtol, atol=atol, dense_output=True)
+    with progress_scope(tau_max, "τ", f"dual flow at log(1/α) = {lam:.4g}") as bar, \
+            np.errstate(over="ignore", invalid="ignore"):
+        # track_time reports the solver's τ without touching what rhs returns (rhs itself
+        # when nobody listens)
+        sol = solve_ivp(track_time(rhs, bar), (0.0, tau_max), np.zeros(n), method="Radau",
+                        jac=jac, rtol=rtol, atol=atol, dense_output=True)
     elapsed = time.perf_counter() - start
     ok = bool(sol.success) and np.all(np.isfinite(sol.y)) and sol.t[-1] >= tau_max * (1 - 1e-12)
     if ok:

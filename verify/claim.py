@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from dln_verify.numeric.instances import Instance
+from dln_verify.numeric.progress import progress_scope
 from dln_verify.numeric.validation import check_seed
 from dln_verify.symbolic.errors import OutsideAssumptions
 
@@ -580,7 +581,9 @@ class Claim(ABC):
     def check_instance(self, instance: Instance, profile: str = "quick") -> Evidence:
         """Predict, simulate, compare and run every negative control on ``instance``."""
         start = time.perf_counter()
-        prediction = self.predict(instance)
+        # progress phases (dln_verify.numeric.progress): no-ops unless a callback listens
+        with progress_scope(label="predict"):
+            prediction = self.predict(instance)
         controls: list[ControlOutcome] = []
         figures: list[FigureSpec] = []
         if prediction.certificate.get("accepted") is False:
@@ -589,7 +592,8 @@ class Claim(ABC):
                                               "certificate was rejected"})
             notes = ["not simulated: the prediction's solver certificate was rejected"]
         else:
-            simulation = self.simulate(instance)
+            with progress_scope(label="simulate"):
+                simulation = self.simulate(instance)
             notes = list(self.notes(instance, prediction, simulation))
         if prediction.certificate.get("accepted") is False:
             # A failed solve says nothing about the theorem: report it, never compare it.
@@ -608,19 +612,21 @@ class Claim(ABC):
             passed = False
         else:
             comparison = self.compare(instance, prediction, simulation)
-            for control in self.negative_controls(instance, prediction, simulation):
-                sim = control.simulation if control.simulation is not None else simulation
-                outcome = self.compare(instance, control.prediction, sim)
-                controls.append(
-                    ControlOutcome(
-                        name=control.name,
-                        description=control.description,
-                        rejected=not outcome.passed,
-                        metric=float(outcome.metrics.get(outcome.metric, float("nan"))),
-                        metric_name=outcome.metric,
-                        message=outcome.message,
+            with progress_scope(unit="control", label="controls") as phase:
+                for control in self.negative_controls(instance, prediction, simulation):
+                    sim = control.simulation if control.simulation is not None else simulation
+                    outcome = self.compare(instance, control.prediction, sim)
+                    controls.append(
+                        ControlOutcome(
+                            name=control.name,
+                            description=control.description,
+                            rejected=not outcome.passed,
+                            metric=float(outcome.metrics.get(outcome.metric, float("nan"))),
+                            metric_name=outcome.metric,
+                            message=outcome.message,
+                        )
                     )
-                )
+                    phase.advance(1)
             all_rejected = all(c.rejected for c in controls)
             passed = bool(comparison.passed and all_rejected and controls)
             if not controls:

@@ -26,7 +26,7 @@ from dln_verify.verify import registry
 from dln_verify.verify.claim import PROFILES, Evidence, Option
 from dln_verify.verify.formatting import format_number
 
-__all__ = ["main", "cli", "exit_code", "EXIT_PASS", "EXIT_FAIL", "EXIT_INPUT",
+__all__ = ["main", "cli", "exit_code", "PhaseBars", "EXIT_PASS", "EXIT_FAIL", "EXIT_INPUT",
            "EXIT_UNDECIDED"]
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_UNDECIDED = 0, 1, 2, 3
@@ -50,13 +50,96 @@ def _progress(message: str) -> None:
         click.echo(message, err=True)
 
 
+class PhaseBars:
+    """Progress bars (tqdm) on ``stream`` for one claim's check: one bar per phase.
+
+    A phase is an outermost :func:`~dln_verify.numeric.progress.progress_scope` (``predict``,
+    ``simulate``, ``controls``, opened by :meth:`~dln_verify.verify.claim.Claim.check_instance`);
+    a simulator's scope inside it is shown in the phase's bar with its own unit, total and
+    label. Bars are erased when their phase ends (``leave=False``), so the per-claim lines stay
+    the only lasting output. A failing bar (a closed stream) switches itself off instead of
+    failing the check.
+
+    Examples
+    --------
+    >>> import io
+    >>> from dln_verify.numeric.progress import progress_scope, reporting
+    >>> stream = io.StringIO()
+    >>> with reporting(PhaseBars("[1/1] toy", stream)):
+    ...     with progress_scope(label="simulate"):
+    ...         with progress_scope(4, "t", "flow") as scope:
+    ...             scope.advance_to(4)
+    >>> "[1/1] toy simulate" in stream.getvalue()
+    True
+    """
+
+    def __init__(self, prefix: str, stream: Any) -> None:
+        self.prefix, self.stream = prefix, stream
+        self.bar: Any = None
+        self.shown: int | None = None
+        self.broken = False
+
+    def __call__(self, event: Any) -> None:
+        if self.broken:
+            return
+        try:
+            self._handle(event)
+        except Exception:  # noqa: BLE001 - a display must never change a verdict
+            self.broken = True
+            self._close()
+
+    def _close(self) -> None:
+        bar, self.bar, self.shown = self.bar, None, None
+        if bar is not None:
+            try:
+                bar.close()
+            except Exception:  # noqa: BLE001 - the stream is gone; nothing to show
+                pass
+
+    def _handle(self, event: Any) -> None:
+        from tqdm import tqdm
+
+        if event.depth == 0 and event.kind == "start":
+            self._close()
+            self.bar = tqdm(total=event.total, unit=event.unit or "it", unit_scale=True,
+                            desc=f"{self.prefix} {event.label}", file=self.stream,
+                            leave=False, dynamic_ncols=True)
+            self.shown = event.scope_id
+            return
+        if event.depth == 0 and event.kind == "end":
+            self._close()
+            return
+        if self.bar is None or event.kind == "end":
+            return
+        if event.scope_id != self.shown:  # another scope reports: show it in the phase's bar
+            self.bar.unit = event.unit or "it"
+            self.bar.set_postfix_str(event.label if event.depth else "", refresh=False)
+            self.bar.reset(total=event.total)
+            self.shown = event.scope_id
+        if event.kind == "advance":
+            self.bar.update(event.done - self.bar.n)
+
+
+def _stderr_is_tty() -> bool:
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _live_bars():
+    """A :class:`PhaseBars` factory for :func:`~dln_verify.verify.runner.run_claims`, or None
+    when stderr is not a terminal (logs get only the per-claim lines) or ``--quiet`` is on."""
+    if _QUIET["on"] or not _stderr_is_tty():
+        return None
+    return lambda prefix: PhaseBars(prefix, sys.stderr)
+
+
 def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     _QUIET["on"] = bool(value)
     return value
 
 
 _quiet = click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_set_quiet,
-                      is_eager=True, help="No progress lines on stderr (errors still print).")
+                      is_eager=True, help="No progress on stderr: no per-claim lines, no bars "
+                                   "(errors still print).")
 
 
 def _resolve_ids(ids: tuple[str, ...], all_: bool) -> list[str]:
@@ -165,7 +248,7 @@ def _run(claim_ids, seed, profile, claim_values):
     from dln_verify.verify.runner import run_claims
 
     return run_claims(claim_ids, seed=seed, profile=profile, options=claim_values,
-                      progress=_progress)
+                      progress=_progress, live=_live_bars())
 
 
 def _write_json_results(results: Sequence[Evidence], path: Path, seed: int, profile: str) -> None:

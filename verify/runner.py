@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from dln_verify.numeric.progress import ProgressEvent, reporting
 from dln_verify.symbolic.errors import OutsideAssumptions
 from dln_verify.verify import registry
 from dln_verify.verify.claim import PROFILES, Evidence
@@ -40,8 +41,16 @@ def run_claims(
     profile: str = "quick",
     options: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    live: Callable[[str], Callable[[ProgressEvent], Any] | None] | None = None,
 ) -> list[Evidence]:
-    """Check each claim in turn; report progress through ``progress`` (one line per claim)."""
+    """Check each claim in turn; report progress through ``progress`` (one line per claim).
+
+    ``live``, if given, is called once per claim with a label (``"[1/3] gf-depth"``) and returns
+    a callback (or None) that receives the :class:`~dln_verify.numeric.progress.ProgressEvent`
+    of that claim's check: its phases (``predict``, ``simulate``, ``controls``) and, nested in
+    them, the simulators' own reports (the command line draws them as bars). It observes only:
+    the results are the same with and without it.
+    """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     ids = list(claim_ids)
@@ -71,8 +80,10 @@ def run_claims(
             if progress:
                 progress(f"[{k}/{len(claims)}] {claim.id}: {instance.status}")
             continue
+        callback = live(f"[{k}/{len(claims)}] {claim.id}") if live is not None else None
         try:
-            evidence = claim.check_instance(instance, profile=profile)
+            with reporting(callback):
+                evidence = claim.check_instance(instance, profile=profile)
         except Exception as exc:  # noqa: BLE001 - recorded as an error verdict, not hidden
             evidence = error_evidence(claim.id, seed, profile, exc)
         if progress:

@@ -148,3 +148,29 @@ def test_max_steps_validated(bad):
         gradient_flow_depth(X, y, 0.5, 3, t_max=1.0, max_steps=bad)
     with pytest.raises(ValueError, match="max_steps"):
         gradient_flow_dual(X, y, 0.5, t_max=1.0, max_steps=bad)
+
+
+def test_flows_report_residual_decades_without_changing_the_run():
+    """Progress hooks (dln_verify.numeric.progress) observe only: same floats with a listener,
+    and the reported decades of the residual are monotone and reach log10(r0/tol)."""
+    from dln_verify.numeric.progress import reporting
+
+    X, y = _data(4, 9, 2)
+    runs = {
+        "uv": lambda: gradient_flow_uv(X, y, np.full(9, 0.7), np.zeros(9), t_max=1e3),
+        "depth": lambda: gradient_flow_depth(X, y, 0.7, 3, t_max=1e3),
+        "dual": lambda: gradient_flow_dual(X, y, 0.5, t_max=1e3),
+    }
+    for name, run in runs.items():
+        plain = run()
+        events = []
+        with reporting(events.append):
+            heard = run()
+        np.testing.assert_array_equal(heard.beta, plain.beta, err_msg=name)
+        assert heard.residual == plain.residual and heard.nfev == plain.nfev
+        done = [e.done for e in events]
+        assert events[0].kind == "start" and events[0].unit == "decades", name
+        assert all(b >= a for a, b in zip(done, done[1:], strict=False)), name
+        # β(0) = 0: relative residual 1, so 10 decades down to tol = 1e-10
+        assert events[0].total == pytest.approx(10.0)
+        assert plain.converged and done[-1] == pytest.approx(events[0].total, abs=0.2), name
