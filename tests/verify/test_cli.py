@@ -157,8 +157,9 @@ def test_user_data_and_alpha_are_checked(tmp_path, capsys):
     code, out, _ = run(["check", "gf-hypentropy", "--data", path, "--alpha", "0.3", "--json"],
                        capsys)
     record = json.loads(out)
-    # --alpha is in the house convention u₀ = √2α, i.e. Woodworth's α_W = α/√2.
-    assert code == 0 and record["parameters"]["alpha_w"] == pytest.approx([0.3 / np.sqrt(2.0)])
+    # one α convention (docs/theory/conventions.md §2.5): reported exactly as given
+    assert code == 0 and record["parameters"]["alpha"] == [0.3]
+    assert "relative_error_alpha=0.3" in record["metrics"]
     assert record["parameters"]["n"] == 6 and record["parameters"]["d"] == 15
 
 
@@ -173,3 +174,77 @@ def test_unwritable_report_folder_fails_before_running(toy_registry, tmp_path, c
 def test_alpha_outside_the_supported_range_names_it(claim, alpha, capsys):
     code, _, err = run(["check", claim, "--alpha", alpha], capsys)
     assert code == 2 and "must lie in" in err
+
+
+def test_depth_option_checks_depth_four_with_controls_rejected(capsys):
+    code, out, _ = run(["check", "gf-depth", "--depth", "4", "--json"], capsys)
+    record = json.loads(out)
+    assert code == 0 and record["status"] == "pass" and record["parameters"]["depth"] == 4
+    assert record["controls"] and all(c["rejected"] for c in record["controls"])
+
+
+def test_depth_option_with_user_data(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    path = _npz(tmp_path / "ok.npz", rng.standard_normal((6, 15)), rng.standard_normal(6))
+    code, out, _ = run(["check", "gf-depth", "--depth", "4", "--data", path, "--alpha", "0.6",
+                        "--json"], capsys)
+    record = json.loads(out)
+    assert code == 0 and record["parameters"]["depth"] == 4 and record["parameters"]["d"] == 15
+    assert record["parameters"]["alpha"] == [0.6]
+    assert all(c["rejected"] for c in record["controls"])
+
+
+@pytest.mark.parametrize("depth", ["2", "9", "0", "-3", "3.5", "x"])
+def test_bad_depth_is_one_line_exit_two(depth, tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    path = _npz(tmp_path / "ok.npz", rng.standard_normal((6, 15)), rng.standard_normal(6))
+    code, _, err = run(["check", "gf-depth", "--depth", depth, "--data", path], capsys)
+    assert code == 2 and "--depth" in err and "[1/1]" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_alpha_outside_the_deep_range_names_the_depth(capsys):
+    code, _, err = run(["check", "gf-depth", "--depth", "5", "--alpha", "0.3"], capsys)
+    assert code == 2 and "depth 5" in err and "[0.5, 0.8]" in err
+
+
+def test_quiet_passing_check_prints_nothing_on_stderr(capsys):
+    code, out, err = run(["check", "gf-depth", "--quiet", "--json"], capsys)
+    assert code == 0 and json.loads(out)["passed"] is True and err == ""
+
+
+def test_bars_only_on_a_terminal_and_results_unchanged(monkeypatch, capsys):
+    from dln_verify.verify import cli
+
+    code, out_plain, err_plain = run(["check", "gf-depth", "--json"], capsys)
+    # not a terminal (pytest's capture): only the per-claim lines, no bar characters
+    assert code == 0 and "\r" not in err_plain and "|" not in err_plain
+    assert len(err_plain.strip().splitlines()) == 2
+    monkeypatch.setattr(cli, "_stderr_is_tty", lambda: True)
+    code, out_bars, err_bars = run(["check", "gf-depth", "--json"], capsys)
+    assert code == 0 and "gf-depth simulate" in err_bars and "decades" in err_bars
+    assert json.loads(out_bars) == json.loads(out_plain)  # a display never changes results
+    code, _, err_quiet = run(["check", "gf-depth", "--json", "--quiet"], capsys)
+    assert code == 0 and err_quiet == ""  # --quiet silences the bars too
+
+
+#: the claims whose α naming docs/theory/conventions.md §2.5 fixes (mirror-horizon and
+#: gd-max-margin are another engineer's)
+ALPHA_CLAIMS = ("gf-hypentropy", "gf-limits", "gf-depth", "momentum-invariant",
+                "momentum-implicit-bias", "momentum-sparsity", "saddle-to-saddle")
+
+
+def test_one_alpha_convention_in_every_output(capsys):
+    """No parameter, metric, tolerance, note, message or figure label of check --json names
+    Woodworth's α_W = α/√2: every α reported is the one --alpha takes."""
+    code, out, _ = run(["check", *ALPHA_CLAIMS, "--json", "--quiet"], capsys)
+    records = [json.loads(line) for line in out.strip().splitlines()]
+    assert [r["claim"] for r in records] == list(ALPHA_CLAIMS)
+    names = [k for r in records for k in (*r["metrics"], *r["parameters"], *r["tolerance"])]
+    assert names and not [k for k in names if "alpha_w" in k.lower()]
+    for r in records:
+        text = json.dumps(r, ensure_ascii=False)
+        for marker in ("alpha_w", "alpha_W", "α_W", "α_w", "\\alpha_W"):
+            assert marker not in text, (r["claim"], marker)
+    depth = next(r for r in records if r["claim"] == "gf-depth")
+    assert "relative_error_alpha=0.2" in depth["metrics"]

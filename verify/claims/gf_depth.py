@@ -25,6 +25,7 @@ from dln_verify.verify.claim import (
     Comparison,
     FigureSpec,
     NegativeControl,
+    Option,
     Prediction,
     Simulation,
     Tolerance,
@@ -36,10 +37,42 @@ __all__ = ["GFDepth"]
 
 #: flow time; the depth-3 flow at α ∈ [0.05, 0.7] converges in O(10-1000) time units
 FLOW_HORIZON = 4000.0
-#: supported --alpha range (w±(0) = α): inside it the raw depth-3 ODE reaches a 1e-10 residual
-#: before t = 4000 (α = 1 stalls at a 1e-10 residual floor in float64) and the control stays
-#: at least 1e-5 away (measured at the ends)
+#: supported --alpha range (w±(0) = α) at depth 3: inside it the raw depth-3 ODE reaches a
+#: 1e-10 residual before t = 4000 (α = 1 stalls at a 1e-10 residual floor in float64) and the
+#: control stays at least 1e-5 away (measured at the ends)
 ALPHA_RANGE = (0.05, 0.7)
+#: supported --depth range. The flow's speed at the start is ~D² α^{2(D−1)}, so the smallest α
+#: that converges within FLOW_HORIZON grows with D: measured (seeds 0–2, n = 20, d = 50) at
+#: D = 4, α = 0.3 → t ≈ 420–520; D = 5, α = 0.2 → not converged by t = 4000 (residual 2e-6);
+#: α ∈ [0.5, 0.8] converges at every D ≤ 8 (D = 8, α = 0.5: t ≈ 600–730, ~6e4 evaluations,
+#: the most of this range). D > 8 was not measured and is refused.
+DEPTH_RANGE = (3, 8)
+#: default α at depth D ≥ 4 (depth 3 keeps its [0.2, 0.5]) and the --alpha range there
+DEEP_ALPHAS, DEEP_ALPHA_RANGE = (0.5, 0.7), (0.5, 0.8)
+#: the default depth (today's results are those of depth 3)
+DEFAULT_DEPTH = 3
+
+
+def check_depth(depth) -> int:
+    """``depth`` as an int in :data:`DEPTH_RANGE` (ValueError naming ``--depth`` otherwise).
+
+    Examples
+    --------
+    >>> check_depth(4)
+    4
+    >>> try:
+    ...     check_depth(2)
+    ... except ValueError as exc:
+    ...     print(str(exc)[:36])
+    --depth must be an integer in [3, 8]
+    """
+    lo, hi = DEPTH_RANGE
+    integral = (isinstance(depth, int | np.integer) and not isinstance(depth, bool | np.bool_))
+    if not integral or not lo <= depth <= hi:
+        raise ValueError(f"--depth must be an integer in [{lo}, {hi}] (the raw depth-D ODE "
+                         f"reaches the claim's 1e-10 residual within t = {FLOW_HORIZON:g} "
+                         f"there), got {depth!r}")
+    return int(depth)
 
 
 class GFDepth(Claim):
@@ -76,15 +109,27 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
         "(docs/theory/regression.md §1.2)."
     )
 
-    options = DATA_OPTIONS
+    options = {**DATA_OPTIONS,
+               "depth": Option("depth", f"network depth D of β = w₊^D − w₋^D, an integer in "
+                               f"[{DEPTH_RANGE[0]}, {DEPTH_RANGE[1]}] (default "
+                               f"{DEFAULT_DEPTH}; --alpha in [{ALPHA_RANGE[0]:g}, "
+                               f"{ALPHA_RANGE[1]:g}] at D = 3, [{DEEP_ALPHA_RANGE[0]:g}, "
+                               f"{DEEP_ALPHA_RANGE[1]:g}] above)", "int", "D")}
 
-    def default_instance(self, seed=0, profile="quick", data=None, alpha=None):
+    def default_instance(self, seed=0, profile="quick", data=None, alpha=None,
+                         depth=DEFAULT_DEPTH):
+        depth = check_depth(depth)
         X, y, name = regression_data(seed, 20, 50, data)
-        # α = 1 stalls at a 1e-10 residual floor of the raw depth-3 ODE in float64; as measured in
-        # # docs/theory/regression.md §1.2, the α ∈ [0.05, 0.5] converge in O(10-1000) time units.
-        alphas = alphas_option(alpha, [0.2, 0.5] if profile == "quick" else [0.05, 0.2, 0.5],
-                               *ALPHA_RANGE, "w±(0) = alpha")
-        return Instance(X, y, seed, {"depth": 3, "alpha": alphas}, name=name)
+        if depth == 3:
+            # α = 1 stalls at a 1e-10 residual floor of the raw depth-3 ODE in float64; as
+            # measured in docs/theory/regression.md §1.2, α ∈ [0.05, 0.5] converge in
+            # O(10-1000) time units.
+            alphas = alphas_option(alpha, [0.2, 0.5] if profile == "quick" else [0.05, 0.2, 0.5],
+                                   *ALPHA_RANGE, "w±(0) = alpha, depth 3")
+        else:  # slower start ~α^{2(D−1)}: larger α (DEPTH_RANGE)
+            alphas = alphas_option(alpha, list(DEEP_ALPHAS), *DEEP_ALPHA_RANGE,
+                                   f"w±(0) = alpha, depth {depth}")
+        return Instance(X, y, seed, {"depth": depth, "alpha": alphas}, name=name)
 
     def instances(self):
         from hypothesis import strategies as st
@@ -94,8 +139,8 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
             seed = draw_(st.integers(0, 10_000))
             n = draw_(st.integers(4, 12))
             d = draw_(st.integers(n + 4, 30))
-            alpha = draw_(st.floats(0.2, 0.7))
             depth = draw_(st.sampled_from([3, 4]))
+            alpha = draw_(st.floats(0.2, 0.7) if depth == 3 else st.floats(*DEEP_ALPHA_RANGE))
             X, y = gaussian_regression(n, d, seed)
             return Instance(X, y, seed, {"depth": depth, "alpha": [alpha]},
                             name="hypothesis: gaussian X, generic y")
@@ -106,7 +151,7 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
         sols = []
         for a in instance.params["alpha"]:
             if depth == 2:
-                # The depth-2 analogue of w± = α is Woodworth's ψ with α² = 2α_W².
+                # The depth-2 analogue of w±(0) = α is u₀ = 2α, v₀ = 0: ψ at √2α.
                 sols.append(implicit_bias_solution(instance.X, instance.y, np.sqrt(2.0) * a))
             else:
                 sols.append(implicit_bias_solution(instance.X, instance.y, a, depth=depth))
@@ -151,7 +196,8 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
     def negative_controls(self, instance, prediction, simulation):
         return [NegativeControl(
             "depth-2-potential",
-            "the depth-2 hyperbolic entropy (α² = 2α²_init) in place of q_D",
+            "the depth-2 hyperbolic entropy ψ_{√2α} (the limit of w₊² − w₋² from w±(0) = α) "
+            "in place of q_D",
             self._prediction(instance, 2, "depth-2 potential"),
         )]
 

@@ -2,10 +2,12 @@
 minimiser (Woodworth et al., COLT 2020, Theorem 1; unbalanced case: a Bregman projection).
 
 Convention (``docs/theory/conventions.md §0``): ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``, loss
-``‖Xβ − y‖²/(2n)``. Woodworth's own parametrisation ``β = w₊² − w₋²`` with ``w± = α_W`` is
-gradient flow on ``u ⊙ v`` with ``u₀ = 2α_W, v₀ = 0`` (twice the speed, same path) and maps to
-``α² = 2α_W²``. The simulation integrates the *raw* network ODE, which does not use the mirror
-identity, so the comparison with the convex prediction is independent.
+``‖Xβ − y‖²/(2n)``; every α in this claim's output (parameters, metric names, notes) is this
+α, the value ``--alpha`` takes (``docs/theory/conventions.md §2.5``). Woodworth's own
+parametrisation ``β = w₊² − w₋²`` from ``w± = α/√2`` is gradient flow on ``u ⊙ v`` from
+``u₀ = √2α, v₀ = 0`` (twice the speed, same path). The simulation integrates the *raw* network
+ODE, which does not use the mirror identity, so the comparison with the convex prediction is
+independent.
 """
 
 from __future__ import annotations
@@ -81,9 +83,9 @@ class GFHyperbolicEntropy(Claim):
     """Gradient flow on a depth-2 DLN converges to the hyperbolic-entropy minimiser.
 
     Theorem (Woodworth et al. 2020, Thm 1; unbalanced case Azulay et al. 2021): if gradient flow
-    on ``β = w₊² − w₋²`` from ``w± = α_W 𝟙`` converges to an interpolator, its limit is
-    ``argmin_{Xβ=y} Q_{α_W}(β)`` with ``Q_{α_W}(β) = α_W² Σ q(β_i/α_W²)``,
-    ``q(z) = 2 − √(4+z²) + z asinh(z/2)``; equivalently ``argmin ψ_α`` with ``α² = 2α_W²``.
+    on ``β = u ⊙ v`` from ``u₀ = √2α 𝟙``, ``v₀ = 0`` (Woodworth's ``β = w₊² − w₋²`` from
+    ``w± = α/√2``) converges to an interpolator, its limit is ``argmin_{Xβ=y} ψ_α(β)`` (the
+    paper's ``Q`` at its scale ``α/√2`` is ``2ψ_α``, ``docs/theory/conventions.md §3.2``).
     From an unbalanced init ``u₀ = a_u, v₀ = a_v`` (``|a_v| < a_u``) the limit is the Bregman
     projection ``argmin D_{ψ_α̃}(β, β₀)`` with ``α̃² = (a_u² − a_v²)/2``, ``β₀ = a_u a_v``.
 
@@ -99,11 +101,12 @@ class GFHyperbolicEntropy(Claim):
     reference = WOODWORTH2020
     kind = "tight"
     statement = r"""
-Gradient flow on $\beta = w_+^2 - w_-^2$ from $w_\pm(0) = \alpha_W \mathbb{1}$, if it converges to
-an interpolator, converges to
+Gradient flow on $\beta = u\odot v$ from $u_0 = \sqrt2\,\alpha\mathbb{1}$, $v_0 = 0$
+(equivalently on $\beta = w_+^2 - w_-^2$ from $w_\pm(0) = \alpha\mathbb{1}/\sqrt2$), if it
+converges to an interpolator, converges to
 $\beta_\infty = \arg\min_{X\beta = y} \psi_\alpha(\beta)$ with
 $\psi_\alpha(\beta) = \tfrac12\sum_i \big[\beta_i \operatorname{asinh}(\beta_i/\alpha^2)
-- \sqrt{\beta_i^2+\alpha^4} + \alpha^2\big]$ and $\alpha^2 = 2\alpha_W^2$.
+- \sqrt{\beta_i^2+\alpha^4} + \alpha^2\big]$.
 From an unbalanced initialisation $u_0 = a_u$, $v_0 = a_v$ ($|a_v| < a_u$) of $\beta = u\odot v$
 the limit is $\arg\min_{X\beta=y} D_{\psi_{\tilde\alpha}}(\beta, \beta_0)$ with
 $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
@@ -111,7 +114,8 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
     tolerance_note = (
         "The relative error ‖β_GF − β_pred‖/‖β_pred‖ is bounded by the integrator's and the "
         "solver's accuracy, not by the theorem (which is exact). The wrong-constant control "
-        "(α² = α_W²) lands at ≥ 6e-3 and the missing reference point at ~0.85, four or more "
+        "(ψ at α/√2, α² halved) lands at ≥ 6e-3 and the missing reference point at ~0.85, four "
+        "or more "
         "orders above the tolerance (docs/theory/regression.md §1.3)."
     )
 
@@ -131,16 +135,14 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         n, d = (20, 50) if profile == "quick" else (30, 80)
         X, y, name = regression_data(seed, n, d, data)
         d = X.shape[1]
-        default = [1e-2, 0.1, 1.0] if profile == "quick" else [1e-3, 1e-2, 0.1, 1.0, 10.0]
-        if alpha is None:
-            alphas_w = default
-        else:  # --alpha is in the house convention u₀ = √2α; the sweep is in Woodworth's α_W
-            alphas_w = [a / np.sqrt(2.0) for a in alphas_option(alpha, [], *ALPHA_RANGE,
-                                                                 "u0 = sqrt(2)*alpha")]
+        # the default grid: Woodworth's w±(0) ∈ {1e-2, 0.1, 1} (quick), i.e. α = √2·w±(0)
+        woodworth = (1e-2, 0.1, 1.0) if profile == "quick" else (1e-3, 1e-2, 0.1, 1.0, 10.0)
+        alphas = alphas_option(alpha, [float(np.sqrt(2.0) * w) for w in woodworth],
+                               *ALPHA_RANGE, "u0 = sqrt(2)*alpha")
         rng = as_generator(seed + 1)
         a_u = rng.uniform(0.3, 1.0, d)
         a_v = a_u * rng.uniform(-0.9, 0.9, d)
-        return Instance(X, y, seed, {"alpha_w": alphas_w, "a_u": a_u, "a_v": a_v}, name=name)
+        return Instance(X, y, seed, {"alpha": alphas, "a_u": a_u, "a_v": a_v}, name=name)
 
     def instances(self):
         from hypothesis import strategies as st
@@ -150,21 +152,20 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
             seed = draw_(st.integers(0, 10_000))
             n = draw_(st.integers(4, 15))
             d = draw_(st.integers(n + 4, 40))
-            alpha_w = draw_(st.floats(1e-2, 2.0))
+            alpha = draw_(st.floats(1.5e-2, 2.8))  # u₀ = √2α
             X, y = gaussian_regression(n, d, seed)
             rng = as_generator(seed + 1)
             a_u = rng.uniform(0.3, 1.0, d)
             a_v = a_u * rng.uniform(-0.9, 0.9, d)
-            return Instance(X, y, seed, {"alpha_w": [alpha_w], "a_u": a_u, "a_v": a_v},
+            return Instance(X, y, seed, {"alpha": [alpha], "a_u": a_u, "a_v": a_v},
                             name="hypothesis: gaussian X, generic y")
 
         return draw()
 
     @staticmethod
-    def _solve(instance, alpha_of_w):
+    def _solve(instance, scale_of):
         X, y = instance.X, instance.y
-        balanced = [implicit_bias_solution(X, y, alpha_of_w(a)) for a in instance.params["alpha_w"]]
-        return balanced
+        return [implicit_bias_solution(X, y, scale_of(a)) for a in instance.params["alpha"]]
 
     def _unbalanced(self, instance, with_reference: bool):
         a_u = np.asarray(instance.params["a_u"])
@@ -173,8 +174,9 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         reference = a_u * a_v if with_reference else None
         return implicit_bias_solution(instance.X, instance.y, alpha_tilde, reference=reference)
 
-    def _prediction(self, instance, label, alpha_of_w, with_reference=True):
-        balanced = self._solve(instance, alpha_of_w)
+    def _prediction(self, instance, label, scale_of, with_reference=True):
+        """``argmin ψ_{scale_of(α)}`` for every α, and the unbalanced Bregman projection."""
+        balanced = self._solve(instance, scale_of)
         unbalanced = self._unbalanced(instance, with_reference)
         return Prediction(
             label,
@@ -183,16 +185,18 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         )
 
     def predict(self, instance):
-        return self._prediction(instance, "argmin ψ_α, α² = 2α_W²", lambda a: np.sqrt(2.0) * a)
+        return self._prediction(instance, "argmin ψ_α", lambda a: a)
 
     def simulate(self, instance):
         X, y = instance.X, instance.y
-        # u₀ = 2α_W, v₀ = 0: the effective scale of β = u ⊙ v is α² = (u₀² − v₀²)/2 = 2α_W²
-        runs = [
-            gradient_flow_uv(X, y, np.full(instance.d, 2.0 * a), np.zeros(instance.d),
-                             t_max=flow_horizon(X, 2.0 * a**2), tol=FLOW_TOL)
-            for a in instance.params["alpha_w"]
-        ]
+        # u₀ = √2α = 2w with Woodworth's w±(0) = w = α/√2, v₀ = 0: the effective scale of
+        # β = u ⊙ v is (u₀² − v₀²)/2 = α². (Evaluated through w as this claim always has: the
+        # same floats, hence the same runs, as in results recorded before α was renamed.)
+        runs = []
+        for a in instance.params["alpha"]:
+            w = a / np.sqrt(2.0)
+            runs.append(gradient_flow_uv(X, y, np.full(instance.d, 2.0 * w), np.zeros(instance.d),
+                                         t_max=flow_horizon(X, 2.0 * w**2), tol=FLOW_TOL))
         a_u, a_v = np.asarray(instance.params["a_u"]), np.asarray(instance.params["a_v"])
         runs.append(gradient_flow_uv(X, y, a_u, a_v, t_max=flow_horizon(X, (a_u**2 - a_v**2) / 2),
                                      tol=FLOW_TOL))
@@ -213,16 +217,15 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         residual = max(simulation.info["residuals"])
         metrics = {"max_relative_error": worst, "unbalanced_relative_error": err_unb,
                    "max_flow_residual": residual}
-        metrics.update({f"relative_error_alpha_w={a:g}": e
-                        for a, e in zip(instance.params["alpha_w"], errs, strict=True)})
+        metrics.update({f"relative_error_alpha={a:g}": e
+                        for a, e in zip(instance.params["alpha"], errs, strict=True)})
         # the prediction certified against the theorem's potential as SymPy derives it
         a_u, a_v = np.asarray(instance.params["a_u"]), np.asarray(instance.params["a_v"])
         metrics.update(symbolic_optimality(
             instance.X, instance.y,
             [*prediction.values["balanced"], prediction.values["unbalanced"]],
-            [*(np.sqrt(2.0) * a for a in instance.params["alpha_w"]),
-             np.sqrt((a_u**2 - a_v**2) / 2.0)],
-            references=[*(None for _ in instance.params["alpha_w"]), a_u * a_v]))
+            [*instance.params["alpha"], np.sqrt((a_u**2 - a_v**2) / 2.0)],
+            references=[*(None for _ in instance.params["alpha"]), a_u * a_v]))
         converged = self.tol("max_flow_residual").holds(residual)
         passed, metric, _ = verdict(
             {"limit": (self.tol("max_relative_error").holds(worst), "max_relative_error"),
@@ -240,22 +243,23 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         return [
             NegativeControl(
                 "alpha-squared-not-doubled",
-                "Woodworth's α_W used directly as α (α² = α_W² instead of 2α_W²)",
-                self._prediction(instance, "argmin ψ_{α_W}", lambda a: a),
+                "argmin ψ_{α/√2}: Woodworth's initial weight w±(0) = α/√2 taken for the scale "
+                "(α² halved)",
+                self._prediction(instance, "argmin ψ_{α/√2}", lambda a: a / np.sqrt(2.0)),
             ),
             NegativeControl(
                 "no-reference-point",
                 "unbalanced init predicted by argmin ψ_α̃ without the reference point β₀ = a_u a_v",
-                self._prediction(instance, "no β₀", lambda a: np.sqrt(2.0) * a,
+                self._prediction(instance, "no β₀", lambda a: a,
                                  with_reference=False),
             ),
         ]
 
     def figures(self, instance, prediction, simulation, comparison):
         series = []
-        for a, p, s in zip(instance.params["alpha_w"], prediction.values["balanced"],
+        for a, p, s in zip(instance.params["alpha"], prediction.values["balanced"],
                            simulation.values["balanced"], strict=True):
-            series.append(Series(f"balanced, α_W = {a:g}", p.tolist(), s.tolist(), "points"))
+            series.append(Series(f"balanced, α = {a:g}", p.tolist(), s.tolist(), "points"))
         series.append(Series("unbalanced init (Bregman)",
                              prediction.values["unbalanced"].tolist(),
                              simulation.values["unbalanced"].tolist(), "points"))

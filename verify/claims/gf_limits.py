@@ -1,8 +1,10 @@
 """Claim ``gf-limits``: the kernel (α → ∞, min-ℓ2 at rate α⁻⁴) and rich (α → 0, min-ℓ1)
 limits of the gradient-flow solution (Woodworth et al., COLT 2020, Theorem 1 and its limits).
 
-Convention (``docs/theory/conventions.md §0``): ``β = u ⊙ v``, ``u₀ = √2 α`` with
-``α² = 2α_W²`` for Woodworth's scale ``α_W``; loss ``‖Xβ − y‖²/(2n)``.
+Convention (``docs/theory/conventions.md §0``): ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``; loss
+``‖Xβ − y‖²/(2n)``. Every α in this claim's output is this α (``docs/theory/conventions.md
+§2.5``); the default grids are Woodworth's ``w±(0) ∈ {1, 2, 4, 8}`` and ``{1e-1, …, 1e-4}``
+written as ``α = √2·w±(0)``.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def l1_dual_margin(X, beta_l1) -> dict:
     ``η = Xᵀμ`` with ``η_S = σ`` and ``|η_j| ≤ 1`` off ``S``; its margin is
     ``1 − max_{j∉S} |η_j|``. The α → 0 expansion of the hyperbolic-entropy dual selects the
     certificate of largest margin ``δ' = 1 − min_μ max_{j∉S} |(Xᵀμ)_j|`` (an LP, solved with
-    HiGHS), and the gradient-flow limit approaches ``β_ℓ1`` like ``(α²)^{δ'}`` = ``α_W^{2δ'}``
+    HiGHS), and the gradient-flow limit approaches ``β_ℓ1`` like ``(α²)^{δ'}`` = ``α^{2δ'}``
     (``docs/theory/regression.md §1.4``). Computed from the data alone.
 
     Examples
@@ -91,7 +93,7 @@ class GFLimits(Claim):
     Woodworth et al. 2020 (Thm 1, limits): as α → ∞ the GF limit tends to the minimum-ℓ2
     interpolator, at rate O(α⁻⁴) since ``q(z) = z²/4 − z⁴/192 + …``; as α → 0 it tends to the
     minimum-ℓ1 interpolator (on an exact-recovery design the ℓ1 solution is the planted β*),
-    at the rate ``α_W^{2δ'}`` set by the margin ``δ'`` of the ℓ1 dual certificate
+    at the rate ``α^{2δ'}`` set by the margin ``δ'`` of the ℓ1 dual certificate
     (:func:`l1_dual_margin`; ``docs/theory/regression.md §1.4``).
     """
 
@@ -106,17 +108,17 @@ $\beta_\alpha \to \arg\min_{X\beta=y}\|\beta\|_1$ (rich regime): the $\ell_1$-no
 $\|\beta_\alpha\|_1/\|\beta_{\ell_1}\|_1 - 1$ decreases to 0, and where the $\ell_1$
 solution has a strict dual certificate of margin $\delta'$ (the largest
 $1-\max_{j\notin S}|(X^\top\mu)_j|$ with $(X^\top\mu)_S = \operatorname{sign}\beta_{\ell_1,S}$),
-$\|\beta_\alpha-\beta_{\ell_1}\| \propto \alpha_W^{2\delta'}$ up to a relative
+$\|\beta_\alpha-\beta_{\ell_1}\| \propto \alpha^{2\delta'}$ up to a relative
 $O(1/\ln(1/\alpha^2))$ correction of the exponent.
 """
     tolerances = (
         Tolerance("kernel_slope_error", "<=", 0.5,
-                  "order −4 from the quartic term of q(z) = z²/4 − z⁴/192 + …; α_W ∈ {1, 2, 4, "
-                  "8} keeps the distances above the 1e-10 flow accuracy "
+                  "order −4 from the quartic term of q(z) = z²/4 − z⁴/192 + …; α ∈ √2·{1, 2, "
+                  "4, 8} keeps the distances above the 1e-10 flow accuracy "
                   "(docs/theory/regression.md §1.4)"),
         Tolerance("rich_exponent_deviation", "<=", 1.0,
                   "|fitted exponent / 2δ' − 1| · ln(1/α₁²), α₁ the largest house α of the fit: "
-                  "the distance to the ℓ1 solution decays like α_W^{2δ'} with δ' the margin of "
+                  "the distance to the ℓ1 solution decays like α^{2δ'} with δ' the margin of "
                   "the ℓ1 dual certificate (computed from the data), up to a relative "
                   "correction O(1/ln(1/α²)) from the support's own certificate "
                   "η_S = σ(1 − ln(2|β_i|)/ln(1/α²)); the bound is the O(1) constant 1 "
@@ -127,7 +129,7 @@ $O(1/\ln(1/\alpha^2))$ correction of the exponent.
     tolerance_note = (
         "Kernel: fitted log-log slope of ‖β_α − β_ℓ2‖ against α. Rich: on an exact-recovery "
         "design (n = 40, d = 100, 4-sparse ±1) the relative distance to the ℓ1 solution must "
-        "fall monotonically as α_W goes 1e-1 → 1e-4, and its log-log slope over the last "
+        "fall monotonically as α goes √2·1e-1 → √2·1e-4, and its log-log slope over the last "
         "three scales must match the exponent 2δ' predicted from the ℓ1 dual certificate's "
         "margin δ' (an LP on the data, never on the simulation) within the O(1/ln(1/α²)) "
         "correction; an instance without a strict certificate (δ' ≤ 1e-6) is outside the "
@@ -139,9 +141,10 @@ $O(1/\ln(1/\alpha^2))$ correction of the exponent.
     def default_instance(self, seed=0, profile="quick", **options):
         X, y = gaussian_regression(20, 50, seed)
         Xs, ys, beta_star = sparse_regression(40, 100, 4, as_generator(seed + 7))
-        kernel = [1.0, 2.0, 4.0, 8.0]
-        rich = [1e-1, 1e-2, 1e-3, 1e-4]
-        return Instance(X, y, seed, {"alpha_w_kernel": kernel, "alpha_w_rich": rich,
+        # α = √2·w±(0) for Woodworth's w±(0) ∈ {1, 2, 4, 8} and {1e-1, …, 1e-4}
+        kernel = [float(np.sqrt(2.0) * w) for w in (1.0, 2.0, 4.0, 8.0)]
+        rich = [float(np.sqrt(2.0) * w) for w in (1e-1, 1e-2, 1e-3, 1e-4)]
+        return Instance(X, y, seed, {"alpha_kernel": kernel, "alpha_rich": rich,
                                      "rich_design": "n=40, d=100, 4-sparse ±1"},
                         name="gaussian X, generic y; plus an exact-recovery design",
                         extra={"X_rich": Xs, "y_rich": ys, "beta_star": beta_star})
@@ -179,14 +182,14 @@ $O(1/\ln(1/\alpha^2))$ correction of the exponent.
             return Simulation({}, outside_assumptions=True, info={
                 "reason": f"the ℓ1 dual certificate's margin δ' = {margin:.2e} is not > "
                           f"{MIN_DUAL_MARGIN:g}: the ℓ1 solution is not certified unique and the "
-                          "rate α_W^{2δ'} does not apply"})
-        kernel = [gradient_flow_dual(instance.X, instance.y, np.sqrt(2.0) * a, t_max=1e4)
-                  for a in instance.params["alpha_w_kernel"]]
+                          "rate α^{2δ'} does not apply"})
+        kernel = [gradient_flow_dual(instance.X, instance.y, a, t_max=1e4)
+                  for a in instance.params["alpha_kernel"]]
         Xs, ys = instance.extra["X_rich"], instance.extra["y_rich"]
-        # Sparse targets converge at rate ~α² (docs/theory/regression.md §10.2): α_W = 1e-4 needs t
+        # Sparse targets converge at rate ~α² (docs/theory/regression.md §10.2): α = 1.4e-4 needs t
         # # ~ 1e7, which the stiff dual integrator covers in under a second.
-        rich = [gradient_flow_dual(Xs, ys, np.sqrt(2.0) * a, t_max=1e10)
-                for a in instance.params["alpha_w_rich"]]
+        rich = [gradient_flow_dual(Xs, ys, a, t_max=1e10)
+                for a in instance.params["alpha_rich"]]
         failure = flow_failure([*kernel, *rich])
         if failure:
             return failure
@@ -196,8 +199,8 @@ $O(1/\ln(1/\alpha^2))$ correction of the exponent.
         )
 
     def compare(self, instance, prediction, simulation):
-        a_kernel = np.asarray(instance.params["alpha_w_kernel"])
-        a_rich = np.asarray(instance.params["alpha_w_rich"])
+        a_kernel = np.asarray(instance.params["alpha_kernel"])
+        a_rich = np.asarray(instance.params["alpha_rich"])
         dist_k = np.array([relative_error(b, prediction.values["kernel_limit"])
                            for b in simulation.values["kernel"]])
         target = prediction.values["kernel_slope"]
@@ -207,11 +210,11 @@ $O(1/\ln(1/\alpha^2))$ correction of the exponent.
         dist_r = np.array([relative_error(b, ref) for b in simulation.values["rich"]])
         excess = np.array([np.abs(b).sum() / np.abs(ref).sum() - 1
                            for b in simulation.values["rich"]])
-        # Rich regime: the distance falls like α_W^{2δ'} (δ' the ℓ1 dual certificate's margin)
+        # Rich regime: the distance falls like α^{2δ'} (δ' the ℓ1 dual certificate's margin)
         # over the three smallest scales, up to a relative O(1/ln(1/α²)) correction.
         decay = loglog_slope(a_rich[-3:], np.maximum(dist_r[-3:], 1e-300))
         predicted = float(prediction.values["rich_exponent"])
-        log_scale = float(np.log(1.0 / (2.0 * a_rich[-3] ** 2)))  # ln(1/α₁²), α² = 2α_W²
+        log_scale = float(np.log(1.0 / a_rich[-3] ** 2))  # ln(1/α₁²)
         deviation = abs(decay / predicted - 1.0) * log_scale if predicted > 0 else float("inf")
         monotone = bool(np.all(np.diff(dist_r) < 0) and np.all(np.diff(excess) <= EXCESS_SLACK)
                         and excess.min() >= EXCESS_FLOOR)
@@ -225,18 +228,18 @@ $O(1/\ln(1/\alpha^2))$ correction of the exponent.
                    "rich_final_distance": float(dist_r[-1]),
                    "rich_final_l1_excess": float(excess[-1]), "max_flow_residual": residual,
                    "kernel_final_distance": float(dist_k[-1])}
-        metrics.update({f"kernel_distance_alpha_w={a:g}": float(v)
+        metrics.update({f"kernel_distance_alpha={a:g}": float(v)
                         for a, v in zip(a_kernel, dist_k, strict=True)})
-        metrics.update({f"rich_l1_excess_alpha_w={a:g}": float(v)
+        metrics.update({f"rich_l1_excess_alpha={a:g}": float(v)
                         for a, v in zip(a_rich, excess, strict=True)})
-        metrics.update({f"rich_distance_alpha_w={a:g}": float(v)
+        metrics.update({f"rich_distance_alpha={a:g}": float(v)
                         for a, v in zip(a_rich, dist_r, strict=True)})
         band = self.tol("kernel_slope_error").value
         msg = (f"kernel slope {slope:.2f} (predicted {target:g} ± {band:g}); rich distance falls "
-               f"like α_W^{decay:.3f} (predicted 2δ' = {predicted:.3f}; deviation "
+               f"like α^{decay:.3f} (predicted 2δ' = {predicted:.3f}; deviation "
                f"{deviation:.2f}, {self.tol('rich_exponent_deviation').display}) to "
                f"{dist_r[-1]:.1e} at "
-               f"α_W = {a_rich[-1]:g}, {'monotone' if monotone else 'NOT monotone'}")
+               f"α = {a_rich[-1]:g}, {'monotone' if monotone else 'NOT monotone'}")
         # The deciding metric is the part that failed, so a rejected control shows why.
         passed, deciding, _ = verdict({"kernel": (kernel_ok, "kernel_slope_error"),
                                        "rich": (rich_ok, "rich_exponent_deviation")},
@@ -259,36 +262,36 @@ $O(1/\ln(1/\alpha^2))$ correction of the exponent.
                             "a naive O(α⁻²) kernel rate in place of O(α⁻⁴)",
                             Prediction("wrong rate", {**values, "kernel_slope": -2.0})),
             NegativeControl("rich-rate-alpha^delta",
-                            "the rich rate α_W^{δ'} (α in place of α² in β ~ α^{2(1−|η|)})",
+                            "the rich rate α^{δ'} (α in place of α² in β ~ α^{2(1−|η|)})",
                             Prediction("wrong rich rate",
                                        {**values, "rich_exponent": values["dual_margin"]})),
         ]
 
     def figures(self, instance, prediction, simulation, comparison):
-        a_kernel = np.asarray(instance.params["alpha_w_kernel"], dtype=float)
-        dist_k = [comparison.metrics[f"kernel_distance_alpha_w={a:g}"] for a in a_kernel]
+        a_kernel = np.asarray(instance.params["alpha_kernel"], dtype=float)
+        dist_k = [comparison.metrics[f"kernel_distance_alpha={a:g}"] for a in a_kernel]
         ref_k = dist_k[0] * (a_kernel / a_kernel[0]) ** -4.0
-        a_rich = np.asarray(instance.params["alpha_w_rich"], dtype=float)
-        dist_r = [comparison.metrics[f"rich_distance_alpha_w={a:g}"] for a in a_rich]
+        a_rich = np.asarray(instance.params["alpha_rich"], dtype=float)
+        dist_r = [comparison.metrics[f"rich_distance_alpha={a:g}"] for a in a_rich]
         rate = float(prediction.values["rich_exponent"])
         ref_r = dist_r[-1] * (a_rich / a_rich[-1]) ** rate
         return [
-            FigureSpec("kernel", "Kernel regime: distance to the min-ℓ2 interpolator", "α_W",
+            FigureSpec("kernel", "Kernel regime: distance to the min-ℓ2 interpolator", "α",
                        "‖β_α − β_ℓ2‖ / ‖β_ℓ2‖",
                        (Series("gradient flow", a_kernel.tolist(), dist_k, "linepoints"),
                         Series("theory: ∝ α⁻⁴", a_kernel.tolist(), ref_k.tolist(), "reference")),
                        xscale="log", yscale="log",
-                       caption="Relative distance of the gradient-flow limit to X⁺y as α_W "
+                       caption="Relative distance of the gradient-flow limit to X⁺y as α "
                                "grows (log-log); dashed: the α⁻⁴ law of the quartic term of q, "
-                               "anchored at the first α_W."),
-            FigureSpec("rich", "Rich regime: distance to the min-ℓ1 interpolator", "α_W",
+                               "anchored at the first α."),
+            FigureSpec("rich", "Rich regime: distance to the min-ℓ1 interpolator", "α",
                        "‖β_α − β_ℓ1‖ / ‖β_ℓ1‖",
                        (Series("gradient flow", a_rich.tolist(), dist_r, "linepoints"),
-                        Series(f"theory: ∝ α_W^(2δ') = α_W^{rate:.3g}", a_rich.tolist(),
+                        Series(f"theory: ∝ α^(2δ') = α^{rate:.3g}", a_rich.tolist(),
                                ref_r.tolist(), "reference")),
                        xscale="log", yscale="log",
                        caption="Relative distance of the gradient-flow limit to the min-ℓ1 "
-                               "interpolator on the exact-recovery design as α_W → 0; dashed: "
-                               "the rate α_W^{2δ'} predicted from the ℓ1 dual certificate's "
-                               "margin δ' (an LP on the data), anchored at the smallest α_W."),
+                               "interpolator on the exact-recovery design as α → 0; dashed: "
+                               "the rate α^{2δ'} predicted from the ℓ1 dual certificate's "
+                               "margin δ' (an LP on the data), anchored at the smallest α."),
         ]
