@@ -46,6 +46,10 @@ LONG_RUN_REMAINDER = 1e-8
 MAX_TAU = 4000.0
 #: the fast phase has ended at τ₁/λ when L(β) ≤ FAST_PHASE_FACTOR·λ²·L(0) (§1.2)
 FAST_PHASE_FACTOR = 100.0
+#: KKT residual the cvxpy cross-check of solve_lasso must reach: interior point reaches
+#: ~1e-6 (1.6e-6 measured at λ = 1e-3, seed 9); the coordinate-descent answer keeps 1e-8, and
+#: the two must still agree to 1e-5, ten times below the long-run criterion 1e-4
+CVXPY_TOL = 1e-5
 WD_RANGE = (1e-5, 0.05)
 ALPHA_RANGE = (0.05, 5.0)
 
@@ -196,7 +200,7 @@ class WeightDecayPath(Claim):
     def predict(self, instance: Instance) -> Prediction:
         lams = instance.params["weight_decays"]
         path = self._path(instance, 1.0)
-        lasso = [solve_lasso(instance.X, instance.y, lam) for lam in lams]
+        lasso = [solve_lasso(instance.X, instance.y, lam, cvxpy_tol=CVXPY_TOL) for lam in lams]
         return Prediction(
             "β(τ/λ) → argmin ψ_{αe^{−τ}} (O(λ)); β(∞) = Lasso(λ); u²−v² = 2α²e^{−2λt}",
             {"path": np.array([s.beta for s in path]), "lasso": np.array([s.beta for s in lasso]),
@@ -316,7 +320,7 @@ class WeightDecayPath(Claim):
         twice = np.array([s.beta for s in self._path(instance, 2.0)])
         lams = instance.params["weight_decays"]
         lasso2 = np.asarray(prediction.values["lasso"]).copy()
-        lasso2[0] = solve_lasso(instance.X, instance.y, 2.0 * lams[0]).beta
+        lasso2[0] = solve_lasso(instance.X, instance.y, 2.0 * lams[0], cvxpy_tol=CVXPY_TOL).beta
         vals = dict(prediction.values)
         return [
             NegativeControl("gf-limit-held-fixed",
