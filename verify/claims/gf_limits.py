@@ -2,9 +2,9 @@
 limits of the gradient-flow solution (Woodworth et al., COLT 2020, Theorem 1 and its limits).
 
 Convention (``docs/theory/conventions.md §0``): ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``; loss
-``‖Xβ − y‖²/(2n)``. Every α in this claim's output is this α (``docs/theory/conventions.md
-§2.5``); the default grids are Woodworth's ``w±(0) ∈ {1, 2, 4, 8}`` and ``{1e-1, …, 1e-4}``
-written as ``α = √2·w±(0)``.
+``‖Xβ − y‖²/(2n)``. Every α in this claim's output is this α
+(``docs/theory/conventions.md §2.5``); the default grids are Woodworth's
+``w±(0) ∈ {1, 2, 4, 8}`` and ``{1e-1, …, 1e-4}`` written as ``α = √2·w±(0)``.
 """
 
 from __future__ import annotations
