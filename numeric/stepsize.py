@@ -95,7 +95,10 @@ def divergence_threshold(
     does not (``max_bracket_steps`` each at most), then refines: each round runs ``probes``
     stepsizes spaced evenly inside the bracket as one batch of (S)GD runs and keeps the smallest
     sub-bracket with a non-diverged left end and a diverged right end, so one round shrinks the
-    bracket by ``probes + 1``. It stops when ``(γ_div − γ_max)/γ_max ≤ rtol`` or after
+    bracket by ``probes + 1``. While halving, only a blow-up counts as divergence (a small
+    stepsize may be merely too slow for the budget: SGD with batch 1, say); if the criterion
+    then rejects every probe, ``gamma_max`` is that halved stepsize, which did not blow up.
+    It stops when ``(γ_div − γ_max)/γ_max ≤ rtol`` or after
     ``max_bisections`` rounds (a bound in runs, never in wall-clock time). The divergence flag
     need not be monotone in γ; the result is a bracket of *one* transition (the first found from
     below inside the doubled bracket).
@@ -166,7 +169,7 @@ def divergence_threshold(
     v0 = np.asarray(v0, dtype=np.float64)
     trials = 0
 
-    def diverges(gams):
+    def diverges(gams, how=criterion):
         nonlocal trials
         gams = np.asarray(gams, dtype=np.float64)
         trials += gams.size
@@ -174,7 +177,7 @@ def divergence_threshold(
         gens = [np.random.default_rng(int(seed)) for _ in range(gams.size)]
         res = gradient_descent(X, y, u0, v0, gams, n_steps, batch_size=batch_size, rng=gens,
                                tol=tol, record_every=n_steps)
-        if criterion == "blowup":
+        if how == "blowup":
             return np.asarray(res.diverged, dtype=bool)
         return ~np.asarray(res.converged, dtype=bool)
 
@@ -186,7 +189,9 @@ def divergence_threshold(
         hi = gam
         for _ in range(max_bracket_steps):
             gam /= 2.0
-            if not diverges([gam])[0]:
+            # halving: only a blow-up counts (a small stepsize may just be too slow for the
+            # budget, which is not instability; the refinement below uses the criterion)
+            if not diverges([gam], "blowup")[0]:
                 lo = gam
                 break
             hi = gam
