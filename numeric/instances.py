@@ -288,7 +288,10 @@ def load_data(
         ``None``: shapes, dtype, finiteness and scale only. ``"regression"``: also
         :func:`~dln_verify.numeric.validation.check_regression_data` (``y ≢ 0``, and ``n < d``
         with full row rank when ``require_underdetermined``). ``"classification"``: also labels
-        in ``{−1, +1}`` (:func:`~dln_verify.numeric.validation.check_classification_data`).
+        in ``{−1, +1}`` (:func:`~dln_verify.numeric.validation.check_classification_data`) and
+        linear separability, certified by the LP of
+        :func:`~dln_verify.numeric.convex.max_margin.separability` (a separating β, or a
+        Gordan certificate that none exists).
         A ``±1`` target loaded as regression data is accepted; use
         :func:`~dln_verify.numeric.validation.looks_like_labels` to warn about it.
     require_underdetermined : bool
@@ -352,9 +355,20 @@ def load_data(
             X, y = check_regression_data(X, y, require_underdetermined=require_underdetermined)
         elif kind == "classification":
             X, y = check_classification_data(X, y)
+            _check_separable(X, y)
     except ValueError as exc:
         raise DataError(name, str(exc)) from None
     return np.ascontiguousarray(X), np.ascontiguousarray(y)
+
+
+def _check_separable(X: np.ndarray, y: np.ndarray) -> None:
+    """Refuse classification data that no hyperplane through 0 separates (certified LP)."""
+    from dln_verify.numeric.convex.max_margin import separability
+
+    cert = separability(X, y)
+    if not cert.separable:
+        raise ValueError(f"X, y must be linearly separable (some β with y_i<x_i, β> > 0 for "
+                         f"every i), but they are {cert.message}")
 
 
 def load_npz(path, *, name: str = "--data") -> tuple[np.ndarray, np.ndarray]:

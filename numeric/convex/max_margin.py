@@ -39,7 +39,8 @@ from dln_verify.numeric.validation import (
 )
 
 __all__ = ["MaxMarginSolution", "GaugeSpec", "as_gauge", "max_margin", "margin_ratio",
-           "FaceDiameter", "optimal_face_diameter", "UNIQUENESS_EPS", "UNIQUENESS_MAX_SHRINK"]
+           "FaceDiameter", "optimal_face_diameter", "UNIQUENESS_EPS", "UNIQUENESS_MAX_SHRINK",
+           "Separability", "separability", "SEPARABILITY_TOL", "RegimeGap", "regime_gap"]
 
 
 @dataclass(frozen=True)
@@ -557,3 +558,213 @@ def optimal_face_diameter(X, y, gauge: Any, *, eps: float = UNIQUENESS_EPS,
     shrink = diameter(eps / 10.0) / rel
     return FaceDiameter(rel, eps, shrink, rel / eps, bool(shrink <= max_shrink),
                         "LP face widths at ε and ε/10")
+
+
+#: relative size (to ``max|Z|``) below which an ℓ∞-ball margin counts as zero: HiGHS's primal
+#: and dual feasibility tolerance is 1e-7, so a smaller certified margin cannot be told from 0
+SEPARABILITY_TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class Separability:
+    """Certified answer to "are ``(X, y)`` linearly separable?" (:func:`separability`).
+
+    Attributes
+    ----------
+    separable : bool
+        True iff the primal certificate ``β`` separates: ``t_lower > SEPARABILITY_TOL·max|Z|``.
+    t_lower, t_upper : float
+        ``t_lower = min_i y_i⟨x_i, β⟩`` for the returned ``β`` with ``‖β‖_∞ ≤ 1`` (computed from
+        ``β``, not read from the solver) and ``t_upper = ‖Zᵀλ‖₁`` for the returned ``λ ≥ 0``,
+        ``Σλ = 1``; weak duality gives ``t_lower ≤ t* ≤ t_upper`` for the ℓ∞-ball margin t*.
+    beta : ndarray (d,)
+        Primal certificate (a separating direction when ``separable``).
+    dual : ndarray (n,)
+        Gordan certificate: ``λ ≥ 0``, ``Σλ = 1``; ``Zᵀλ ≈ 0`` proves that no β separates.
+    message : str
+        One line: what was certified.
+    """
+
+    separable: bool
+    t_lower: float
+    t_upper: float
+    beta: np.ndarray = field(repr=False)
+    dual: np.ndarray = field(repr=False)
+    message: str = ""
+
+
+def separability(X, y) -> Separability:
+    """Certify linear separability of ``(X, y)`` with an LP and both of its certificates.
+
+    The ℓ∞-ball margin ``t* = max{t : Zβ ≥ t·1, ‖β‖_∞ ≤ 1}`` (``Z = diag(y)X``) has the LP dual
+    ``min{‖Zᵀλ‖₁ : λ ≥ 0, Σλ = 1}``; by Gordan's theorem exactly one of "some β has Zβ > 0"
+    (``t* > 0``) and "some λ ≥ 0, λ ≠ 0, has Zᵀλ = 0" holds. HiGHS returns a primal β and
+    the row duals λ; both bounds are recomputed from them: ``t_lower = min Zβ`` (β clipped
+    to the box) and ``t_upper = ‖Zᵀλ‖₁``. The data are separable iff
+    ``t_lower > SEPARABILITY_TOL·max|Z|`` — a direct check of a separating β, whatever the
+    solver's status.
+
+    Parameters
+    ----------
+    X : array_like (n, d)
+    y : array_like (n,), labels in {-1, +1}
+
+    Returns
+    -------
+    Separability
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> separability(np.array([[1.0, 0.0], [-1.0, 0.5]]), np.array([1.0, -1.0])).separable
+    True
+    >>> xor = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    >>> cert = separability(xor, np.array([1.0, 1.0, -1.0, -1.0]))
+    >>> cert.separable, cert.t_upper < 1e-12
+    (False, True)
+    """
+    from scipy.optimize import linprog
+
+    X, y = check_classification_data(X, y)
+    Z = y[:, None] * X
+    n, d = Z.shape
+    zmax = float(np.max(np.abs(Z)))
+    scale = zmax if zmax > 0 else 1.0
+    Zs = Z / scale
+    c = np.zeros(d + 1)
+    c[-1] = -1.0
+    A = np.hstack([-Zs, np.ones((n, 1))])
+    res = linprog(c, A_ub=A, b_ub=np.zeros(n), bounds=[(-1, 1)] * d + [(None, 1)],
+                  method="highs")
+    beta = np.zeros(d) if res.x is None else np.clip(np.asarray(res.x[:d], float), -1.0, 1.0)
+    t_lower = float(np.min(Zs @ beta))
+    marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
+    lam = np.zeros(n) if marg is None else np.maximum(-np.asarray(marg, float), 0.0)
+    if lam.sum() > 0:
+        lam = lam / lam.sum()
+        t_upper = float(np.abs(Zs.T @ lam).sum())
+    else:
+        lam, t_upper = np.full(n, 1.0 / n), float(np.abs(Zs.T @ np.full(n, 1.0 / n)).sum())
+    separable = t_lower > SEPARABILITY_TOL
+    if separable:
+        msg = (f"separable: a direction β with |β|_inf <= 1 has min_i y_i<x_i, β> = "
+               f"{t_lower * scale:.3g} (LP upper bound {t_upper * scale:.3g})")
+    elif t_upper <= SEPARABILITY_TOL:
+        msg = (f"not linearly separable: multipliers λ >= 0, sum λ = 1 give "
+               f"|sum_i λ_i y_i x_i|_1 = {t_upper * scale:.2g} (Gordan certificate: a convex "
+               f"combination of the signed samples is 0)")
+    else:
+        msg = (f"not certified separable: the best separating direction found has margin "
+               f"{t_lower * scale:.2g} <= {SEPARABILITY_TOL:g}·max|y x| and the LP bound is "
+               f"{t_upper * scale:.2g}")
+    return Separability(bool(separable), t_lower * scale, t_upper * scale, beta, lam, msg)
+
+
+@dataclass(frozen=True)
+class RegimeGap:
+    """Data-derived asymptotic regime of mirror flow with an ℓ∞ horizon (:func:`regime_gap`).
+
+    Attributes
+    ----------
+    horizon : float
+        The log t from which every item the limit treats as inactive (a sample off the
+        support, a free coordinate) is separated from the active ones by at least ``k`` in the
+        exponent, the O(1) offsets included (``docs/theory/classification.md §1.8``).
+    margin_gap : float
+        ``min_{k ∉ S}(m̄_k − 1)`` over the samples off the support (``m̄ = Zβ̄``, min margin 1);
+        ``inf`` when every sample is a support vector.
+    coordinate_gap : float
+        ``‖β̄‖_∞ − max_{i free}|β̄_i|``; ``inf`` when every coordinate is saturated.
+    offsets : ndarray (d,)
+        The O(1) term ρ of ``β_t = β̄ u + ρ + o(1)`` (``u`` the margin scale).
+    asymptotic_constant : float
+        ``(1 + ‖β̄‖_∞)‖ρ_⊥‖/‖β̄‖``, ρ_⊥ the part of ρ orthogonal to β̄: the predicted limit of
+        ``angle · log t``.
+    k : float
+        The separation asked for (``e^{−k}`` relative weight).
+    """
+
+    horizon: float
+    margin_gap: float
+    coordinate_gap: float
+    offsets: np.ndarray = field(repr=False)
+    asymptotic_constant: float
+    k: float
+
+
+#: relative slack under which a margin (or an ℓ∞ coordinate) counts as active in
+#: :func:`regime_gap`: 100× the max-margin certificate's tolerance 1e-6 (the solution's
+#: margins and coordinates are accurate to that), so ties are not split by solver noise
+ACTIVE_TOL = 1e-4
+
+
+def regime_gap(solution: MaxMarginSolution, X, y, k: float) -> RegimeGap:
+    """When mirror flow with the ``cosh`` potential reaches its asymptotic regime, from the data.
+
+    For the exponential-type horizon (``φ_∞ = ‖·‖_∞``) the flow has, with ``u`` the margin
+    scale (``u ≈ log t/(1 + b)``, ``b = ‖β̄‖_∞``; ``docs/theory/classification.md §1.8``),
+    ``β_t = β̄ u + ρ + o(1)``: the dual ``ν ∝ λ`` (the certified multipliers), so a saturated
+    coordinate has ``ρ_j = sign(β̄_j) log|(Zᵀλ)_j|``, the support margins have offsets
+    ``−log λ_k + c``, and the free coordinates' ρ and ``c`` solve ``Z_S ρ = −log λ_S + c``
+    (least squares). An inactive item is separated from the active ones by its gap times
+    ``u`` plus an offset difference: a sample ``k ∉ S`` by
+    ``(m̄_k − 1)u + (Zρ)_k − max_S(Zρ)``, a free coordinate ``i`` by
+    ``(b − |β̄_i|)u + min_J sign ρ_J − sign(β̄_i)ρ_i``. ``horizon`` is the
+    ``(1 + b)u`` at which every separation reaches ``k``.
+
+    Parameters
+    ----------
+    solution : MaxMarginSolution
+        The ℓ∞ max-margin solution of ``(X, y)`` (ValueError for another gauge).
+    X, y : the data
+    k : float
+        Separation in the exponent, > 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dln_verify.numeric.instances import separable_classification
+    >>> X, y = separable_classification(8, 16, 0)
+    >>> r = regime_gap(max_margin(X, y, "linf"), X, y, np.log(100.0))
+    >>> bool(0 < r.horizon < 400), round(r.asymptotic_constant, 1)
+    (True, 2.7)
+    """
+    X, y = check_classification_data(X, y)
+    if not np.isinf(solution.gauge.p):
+        raise ValueError("solution must be an ℓ∞ max-margin solution (gauge linf), got p = "
+                         f"{solution.gauge.p:g}")
+    k = check_in_range(k, "k", 0.0, np.inf, low_inclusive=False)
+    Z = y[:, None] * X
+    beta = np.asarray(solution.beta, float)
+    m0 = Z @ beta
+    scale = float(np.min(m0))
+    beta, m = beta / scale, m0 / scale
+    lam = np.abs(np.asarray(solution.dual, float))
+    sup = m <= 1.0 + ACTIVE_TOL
+    b = float(np.max(np.abs(beta)))
+    sat = np.abs(beta) >= b * (1.0 - ACTIVE_TOL)
+    free = ~sat
+    g = Z.T @ lam
+    margin_gap = float(np.min(m[~sup]) - 1.0) if (~sup).any() else float("inf")
+    coord_gap = float(b - np.max(np.abs(beta[free]))) if free.any() else float("inf")
+    if not (np.all(lam[sup] > 0) and np.all(np.abs(g[sat]) > 0)):
+        # an active item with a zero multiplier: no strict complementarity, no finite horizon
+        return RegimeGap(float("inf"), margin_gap, coord_gap, np.full_like(beta, np.nan),
+                         float("nan"), k)
+    sign = np.sign(beta)
+    rho = np.zeros_like(beta)
+    rho[sat] = sign[sat] * np.log(np.abs(g[sat]))
+    A = np.hstack([Z[np.ix_(sup, free)], -np.ones((int(sup.sum()), 1))])
+    rhs = -np.log(lam[sup]) - Z[np.ix_(sup, sat)] @ rho[sat]
+    x = np.linalg.lstsq(A, rhs, rcond=None)[0]
+    rho[free] = x[:-1]
+    mu = Z @ rho
+    us = [0.0]
+    if (~sup).any():
+        us += list((k + np.max(mu[sup]) - mu[~sup]) / (m[~sup] - 1.0))
+    if free.any():
+        low = float(np.min(sign[sat] * rho[sat]))
+        us += list((k + sign[free] * rho[free] - low) / (b - np.abs(beta[free])))
+    perp = rho - (rho @ beta) / (beta @ beta) * beta
+    const = (1.0 + b) * float(np.linalg.norm(perp) / np.linalg.norm(beta))
+    return RegimeGap(float((1.0 + b) * max(us)), margin_gap, coord_gap, rho, const, k)

@@ -18,6 +18,7 @@ is a small share of the final angle, and angle and margin gap decrease there
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,9 @@ from dln_verify.numeric.convex.max_margin import (
     as_gauge,
     max_margin,
     optimal_face_diameter,
+    regime_gap,
 )
-from dln_verify.numeric.instances import Instance, separable_classification
+from dln_verify.numeric.instances import Instance, load_data, separable_classification
 from dln_verify.numeric.mirror import angle, builtin_potential, mirror_flow, potential_from_sympy
 from dln_verify.verify.bibliography import PESME_DRAGOMIR2024
 from dln_verify.verify.checks import (
@@ -52,17 +54,21 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 
-__all__ = ["MirrorHorizon", "predict_directions", "uniqueness_failures"]
+__all__ = ["MirrorHorizon", "predict_directions", "uniqueness_failures", "regime_failures",
+           "integrate", "REGIME_K"]
 
 #: log t grid of the angle checks: 21 points from 10 to 1000 (the late window, log t ≥ 200, holds 8)
 LOG_T_QUICK = tuple(float(v) for v in np.geomspace(10.0, 1000.0, 21))
 #: log t grid of the hyperbolic entropy (margin only): 16 points from 10 to 1e6
 LOG_T_HYP = tuple(float(v) for v in np.geomspace(10.0, 1e6, 16))
-#: absolute tolerance of the integrator on the state (β or θ, which grow like log t or faster):
-#: the angle changes by < 1e-9 against atol = 1e-12, which made Radau stall with "required step
-#: size is less than spacing between numbers" on coordinates crossing 0 (cosh, seeds 13, 26)
-ATOL = 1e-8
-ATOL_RETRY = 1e-12
+#: integrator tries per run, (method, rtol, atol), the next one only if a run stops short of
+#: its grid: LSODA (variable order, BDF when stiff) steps through the non-smooth points of the
+#: cubic's map β = sign θ √|θ| (a coordinate of θ crossing 0) where Radau (order 5) stalled
+#: (seed 5: 2e5 evaluations at atol 1e-8, 1.7e4 at 1e-12; LSODA: 3e3), and costs 10–20× fewer
+#: evaluations on cosh; Radau is the last resort (docs/theory/classification.md §1.6)
+SOLVER_TRIES = (("LSODA", 1e-10, 1e-10), ("LSODA", 1e-10, 1e-12), ("Radau", 1e-8, 1e-8))
+#: right-hand-side evaluations per run, all tries together (solver units, never wall-clock)
+RUN_MAX_NFEV = 60_000
 #: log t grid of cosh: 24 points from 10 to 2000 (late window log t ≥ 400). Its flow can linger
 #: near an intermediate direction up to log t ≈ 600 (seed 9) before the rate law takes over;
 #: float64 limits the horizon: the loss weights e^{log t − m} grow like t^c and the right-hand
@@ -77,10 +83,12 @@ LOG_T_COSH = tuple(float(v) for v in np.geomspace(10.0, 2000.0, 24))
 #: checked on its margin only, and is reported as such.
 DEFAULT_POTENTIALS = ("quadratic", "cubic", "cosh", "asymmetric")
 #: right-hand-side evaluations per run for a user potential (solver units, never seconds):
-#: its ϕ' is inverted numerically at every evaluation, so each one costs ~3 ms; x² + x⁴ reaches
-#: log t = 1000 in 1793 evaluations, while x⁴ (ϕ''(0) = 0) and exp(x²) spend the budget and are
-#: reported inconclusive in seconds instead of grinding for an hour
+#: its ϕ' is inverted numerically at every evaluation (~3 ms each), so a potential whose flow
+#: is hard to integrate (x⁴: ϕ''(0) = 0; exp(x²)) is reported inconclusive in seconds
 USER_MAX_NFEV = 4000
+#: K of the regime rule (docs/theory/classification.md §1.8): the items the limit treats as
+#: inactive must weigh at most e^{−K} = 1 % of the active ones from the start of the late window
+REGIME_K = float(np.log(100.0))
 _BUILTIN_NUMERIC = {"quadratic", "cubic", "cosh", "hypentropy"}
 #: redraws of the default data allowed before the instance is declared outside the assumptions
 MAX_REDRAWS = 20
@@ -109,6 +117,80 @@ def uniqueness_failures(X, y, names: list[str]) -> dict[str, Any]:
     return out
 
 
+def _late_start(name: str) -> float:
+    """Start of the late window of ``name``'s log t grid (log t_final / LATE_WINDOW)."""
+    top = LOG_T_HYP[-1] if name == "hypentropy" else LOG_T_COSH[-1] if name == "cosh" \
+        else LOG_T_QUICK[-1]
+    return top / LATE_WINDOW
+
+
+def regime_failures(X, y, names: list[str]) -> dict[str, Any]:
+    """The potentials whose data-derived regime horizon lies beyond their late window.
+
+    The rule (``docs/theory/classification.md §1.8``), computed from the data and the
+    certified max-margin solution alone (never from a simulation), for the exponential-type
+    horizon (ℓ∞: ``cosh``): the asymptotic expansion ``β_t = β̄ u + ρ`` fixes the O(1) offsets
+    ρ from the multipliers; every sample off the support and every free coordinate must be
+    separated from the active ones by ``K = REGIME_K`` in the exponent from the start of the
+    late window on (:func:`~dln_verify.numeric.convex.max_margin.regime_gap`). Power-type
+    horizons are exempt (no pre-asymptotic failure in the design sweeps; §1.8 says why).
+    Returns ``{name: RegimeGap}`` of the failures.
+    """
+    from dln_verify.symbolic.horizon import horizon_function, parse_potential
+
+    out: dict[str, Any] = {}
+    for name in names:
+        hf = horizon_function(*parse_potential(name))
+        if hf.p is not None and not np.isinf(float(hf.p)):
+            continue
+        gap = regime_gap(_max_margin(X, y, hf), X, y, REGIME_K)
+        if not gap.horizon <= _late_start(name):
+            out[name] = gap
+    return out
+
+
+def _redraw_needed(X, y, names: list[str]) -> bool:
+    # the regime rule first: it is cheaper (one solve per gauge) and fails more often
+    return bool(regime_failures(X, y, names) or uniqueness_failures(X, y, names))
+
+
+_SOLVES: dict[tuple, Any] = {}
+
+
+def _max_margin(X, y, hf):
+    """:func:`max_margin`, memoised on the data's bytes and the gauge (a deterministic
+    function of both): the draw rule, predict and the controls solve the same problems."""
+    g = as_gauge(hf)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    key = (X.shape, X.tobytes(), y.tobytes(), g.p, g.w_pos, g.w_neg)
+    if key not in _SOLVES:
+        if len(_SOLVES) > 64:
+            _SOLVES.clear()
+        _SOLVES[key] = max_margin(X, y, hf)
+    return _SOLVES[key]
+
+
+def integrate(X, y, pot, grid, loss: str, max_nfev: int = RUN_MAX_NFEV):
+    """Mirror flow of one run with the tries of :data:`SOLVER_TRIES` (next try only if the
+    previous one stops short of the grid), within ``max_nfev`` evaluations in all.
+
+    Returns ``(result, nfev, method)``; ``result`` is the last try's.
+    """
+    used = 0
+    res = method = None
+    for method, rtol, atol in SOLVER_TRIES:
+        left = max_nfev - used
+        if left < 1:
+            break
+        res = mirror_flow(X, y, pot, grid, loss=loss, rtol=rtol, atol=atol, max_nfev=left,
+                          method=method)
+        used += int(res.nfev[0])
+        if res.converged[0]:
+            break
+    return res, used, f"{method} rtol={rtol:g} atol={atol:g}"
+
+
 def _pot_numeric(name: str, alpha: float):
     if name in _BUILTIN_NUMERIC:
         return builtin_potential(name, alpha)
@@ -130,7 +212,7 @@ def predict_directions(inst: Instance, names: list[str]) -> Prediction:
     certs = []
     for name in names:
         hf = horizon_function(*parse_potential(name))
-        sol = max_margin(inst.X, inst.y, hf)
+        sol = _max_margin(inst.X, inst.y, hf)
         values[name] = {"beta": sol.beta, "gauge": _gauge_tuple(sol.gauge),
                         "margin": sol.margin, "kind": hf.kind, "p": hf.p,
                         "h_pos": str(hf.h_pos), "h_neg": str(hf.h_neg)}
@@ -214,11 +296,16 @@ class MirrorHorizon(Claim):
         "O(1) differences of a dual that grows like log(log t/α²) "
         "(docs/theory/classification.md §1.5)."
     )
-    options = {"potential": Option("potential", "expression in x of a separable potential "
-                                   "(default: the built-in set)", "str", "EXPR")}
+    options = {
+        "potential": Option("potential", "expression in x of a separable potential "
+                            "(default: the built-in set)", "str", "EXPR"),
+        "data": Option("data", "your own .npz with arrays X (n×d) and labels y in {−1, +1}, "
+                       "linearly separable (certified by an LP)", "path", "FILE.npz"),
+    }
 
     def default_instance(self, seed: int = 0, profile: str = "quick",
-                         potential: str | None = None, **_: Any) -> Instance:
+                         potential: str | None = None, data: Any = None,
+                         **_: Any) -> Instance:
         if potential is None:
             names = list(DEFAULT_POTENTIALS)
             if profile == "thorough":
@@ -228,20 +315,28 @@ class MirrorHorizon(Claim):
 
             horizon_function(*parse_potential(potential))  # refuse early, readable message
             names = [potential]
-        # the uniqueness rule (docs/theory/classification.md §1.3): draw 0 is the seed's own
-        # data; draw k ≥ 1 uses SeedSequence(seed).spawn(k)[-1], until every gauge used has a
-        # unique max-margin minimiser (uniqueness_failures)
+        losses = ["exp", "logistic"] if profile == "thorough" else ["exp"]
+        params = {"potentials": names, "losses": losses, "log_t": list(LOG_T_QUICK),
+                  "log_t_cosh": list(LOG_T_COSH), "log_t_hypentropy": list(LOG_T_HYP),
+                  "alpha": 0.1}
+        if data is not None:
+            # the user's data as given: separability certified by load_data; the uniqueness
+            # and regime rules are applied by simulate (outside-assumptions / inconclusive)
+            X, y = load_data(data, kind="classification", name="--data")
+            where = data if isinstance(data, str | os.PathLike) else "arrays"
+            return Instance(X, y, seed, {**params, "draw": 0, "data": str(where)},
+                            name=f"user data {where} (n={X.shape[0]}, d={X.shape[1]})")
+        # the draw rule (docs/theory/classification.md §1.3, §1.8), written down before the
+        # sweeps: draw 0 is the seed's own data; draw k ≥ 1 uses SeedSequence(seed).spawn(k)[-1],
+        # until every gauge used has a unique max-margin minimiser (uniqueness_failures) and a
+        # regime horizon inside its late window (regime_failures)
         X, y = separable_classification(8, 16, seed)
         draw = 0
         children = np.random.SeedSequence(seed).spawn(MAX_REDRAWS)
-        while uniqueness_failures(X, y, names) and draw < MAX_REDRAWS:
+        while _redraw_needed(X, y, names) and draw < MAX_REDRAWS:
             X, y = separable_classification(8, 16, np.random.default_rng(children[draw]))
             draw += 1
-        losses = ["exp", "logistic"] if profile == "thorough" else ["exp"]
-        return Instance(X, y, seed, {"potentials": names, "losses": losses,
-                                     "log_t": list(LOG_T_QUICK),
-                                     "log_t_cosh": list(LOG_T_COSH), "log_t_hypentropy":
-                                     list(LOG_T_HYP), "alpha": 0.1, "draw": draw},
+        return Instance(X, y, seed, {**params, "draw": draw},
                         name="separable_classification(n=8, d=16)")
 
     def instances(self):
@@ -265,37 +360,41 @@ class MirrorHorizon(Claim):
     def simulate(self, instance: Instance) -> Simulation:
         runs: dict[str, Any] = {}
         info: dict[str, Any] = {"data_draw": instance.params.get("draw", 0)}
-        bad = uniqueness_failures(instance.X, instance.y, list(instance.params["potentials"]))
+        names = list(instance.params["potentials"])
+        bad = uniqueness_failures(instance.X, instance.y, names)
         if bad:
             return Simulation({}, outside_assumptions=True, info={**info, "reason": (
                 "the φ∞-max-margin minimiser is not unique (the theorem then only places the "
                 "limit points in the arg-min): " + "; ".join(
                     f"{k}: ε-face {v.relative_diameter:.2e} at ε = {v.eps:g}, shrink "
                     f"{v.shrink:.2f} > 1/√10" for k, v in bad.items()))})
+        late = regime_failures(instance.X, instance.y, names)
+        if late:
+            # decided from the data before any simulation (docs/theory/classification.md §1.8)
+            return Simulation({}, inconclusive=True, info={**info, "reason": (
+                "the data put the asymptotic regime beyond the simulated horizon: " + "; ".join(
+                    f"{k}: the items the limit treats as inactive (margin gap "
+                    f"{g.margin_gap:.3g}, free-coordinate gap {g.coordinate_gap:.3g}) are "
+                    f"e^-{g.k:.2f} below the active ones only from log t = {g.horizon:.4g} > "
+                    f"{_late_start(k):g}, the start of the late window" for k, g
+                    in late.items()))})
         alpha = float(instance.params.get("alpha", 0.1))
-        for name in instance.params["potentials"]:
+        for name in names:
             pot = _pot_numeric(name, alpha)
             grid = np.asarray(instance.params["log_t_hypentropy"] if name == "hypentropy"
                               else instance.params["log_t_cosh"] if name == "cosh"
                               else instance.params["log_t"], float)
             for loss in instance.params["losses"]:
                 key = name if loss == "exp" else f"{name}[{loss}]"
-                # budget: right-hand-side evaluations (solver units), never wall-clock time;
-                # Radau's cost on the non-Lipschitz cubic map (β = sign θ √|θ|) jumps with
-                # atol, so a run that fails at ATOL is retried once at ATOL_RETRY
+                # budget: right-hand-side evaluations (solver units), never wall-clock time
                 builtin = name in _BUILTIN_NUMERIC or name in ("asymmetric", "quartic")
-                budget = {} if builtin else {"max_nfev": USER_MAX_NFEV}
-                res = mirror_flow(instance.X, instance.y, pot, grid, loss=loss, atol=ATOL,
-                                  **budget)
-                nfev = int(res.nfev[0])
-                if builtin and not res.converged[0] and not res.diverged[0]:
-                    res = mirror_flow(instance.X, instance.y, pot, grid, loss=loss,
-                                      atol=ATOL_RETRY)
-                    nfev += int(res.nfev[0])
+                res, nfev, method = integrate(instance.X, instance.y, pot, grid, loss,
+                                              RUN_MAX_NFEV if builtin else USER_MAX_NFEV)
                 failure = flow_failure([res])
                 if failure is not None:
                     return failure
                 info[f"{key}.nfev"] = nfev
+                info[f"{key}.solver"] = method
                 if name != "hypentropy":
                     d = direction_increments(res.beta[0], grid)
                     if not np.all(d[1:] <= d[:-1]):
@@ -327,13 +426,13 @@ class MirrorHorizon(Claim):
         """One control per potential: its predicted direction replaced by the ℓ2 max margin
         (Soudry's direction; the ℓ1 max margin for an ℓ2 horizon), the others kept, so each
         control is rejected only by the criteria of that potential's runs."""
-        l2 = max_margin(instance.X, instance.y, "l2")
+        l2 = _max_margin(instance.X, instance.y, "l2")
         l1 = None
         controls = []
         for name in instance.params["potentials"]:
             vals = dict(prediction.values)
             if vals[name]["kind"] == "lp" and vals[name]["p"] == 2:
-                l1 = l1 if l1 is not None else max_margin(instance.X, instance.y, "l1")
+                l1 = l1 if l1 is not None else _max_margin(instance.X, instance.y, "l1")
                 wrong, label = l1, "l1"
                 desc = f"{name}: ℓ1 max margin in place of its (ℓ2) horizon gauge"
             else:
