@@ -14,7 +14,7 @@ exactly (``docs/theory/regularisation.md`` §2.1)
     A^± = (b ± c)^2/4,
 
 and ``ξ = Xᵀν`` with ``dν/ds = (y − Xx)/n``, ``ν(0) = 0``. :func:`lasso_path_flow` integrates
-``(ν, ∫₀ˢ x)`` with Radau and the analytic Jacobian; every exponential is formed from its
+``(ν, ∫₀ˢ x)`` with LSODA and the analytic Jacobian; every exponential is formed from its
 exponent, so ``ε = 1e-40`` (``L ≈ 92``) is as easy as ``ε = 1e-5``. It returns the time average
 ``x̄(s) = (1/s)∫₀ˢ x`` and the last iterate ``x(s)`` at the requested ``s``.
 """
@@ -71,7 +71,8 @@ class LassoPathFlowResult:
 
 
 def lasso_path_flow(X, y, b, c, epsilons, times, *, rtol: float = 1e-9, atol: float = 1e-12,
-                    max_evaluations: int = MAX_EVALUATIONS) -> LassoPathFlowResult:
+                    max_evaluations: int = MAX_EVALUATIONS,
+                    method: str = "LSODA") -> LassoPathFlowResult:
     """Gradient flow on ``u ⊙ v`` from ``(√ε b, √ε c)``, time-averaged, at rescaled times ``s``.
 
     Theorem checked with it (Berthier, arXiv:2509.18766, Thm. 2.1): if the Lasso path
@@ -89,10 +90,13 @@ def lasso_path_flow(X, y, b, c, epsilons, times, *, rtol: float = 1e-9, atol: fl
     times : array_like, shape (m,)
         Increasing rescaled times ``s > 0``.
     rtol, atol : float
-        Radau tolerances (> 0).
+        Integrator tolerances (> 0).
     max_evaluations : int
         Budget of right-hand-side evaluations per ε (≥ 1); a run that spends it stops with
         ``converged = False``.
+    method : {"LSODA", "Radau", "BDF"}
+        Stiff scipy integrator (analytic Jacobian); LSODA is ~9× cheaper than Radau here
+        with the same averages to ~1e-6.
 
     Examples
     --------
@@ -121,6 +125,8 @@ def lasso_path_flow(X, y, b, c, epsilons, times, *, rtol: float = 1e-9, atol: fl
     if isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int | np.integer) \
             or max_evaluations < 1:
         raise ValueError(f"max_evaluations must be an integer >= 1, got {max_evaluations!r}")
+    if method not in ("Radau", "LSODA", "BDF"):
+        raise ValueError(f"method must be 'Radau', 'LSODA' or 'BDF', got {method!r}")
     log_ap = 2.0 * np.log(np.abs(b + c)) - np.log(4.0)
     log_am = 2.0 * np.log(np.abs(b - c)) - np.log(4.0)
     Xt = X.T
@@ -158,7 +164,7 @@ def lasso_path_flow(X, y, b, c, epsilons, times, *, rtol: float = 1e-9, atol: fl
 
         try:
             with np.errstate(over="ignore", invalid="ignore"):
-                sol = solve_ivp(rhs, (0.0, float(times[-1])), np.zeros(n + d), method="Radau",
+                sol = solve_ivp(rhs, (0.0, float(times[-1])), np.zeros(n + d), method=method,
                                 t_eval=times, rtol=rtol, atol=atol, jac=jac)
             ok, msg = bool(sol.success) and sol.y.shape[1] == m, str(sol.message)
             zs = sol.y.T

@@ -13,7 +13,7 @@ batch shares one τ grid. Nothing of the closed form is built in: the invariant
 ``u² − v² = s ⊙ d = 2α² e^{−2λt}`` (``docs/theory/regularisation.md`` §1.1) is *measured* on the
 integrated state (relative error, no cancellation since ``s`` and ``d`` are integrated
 separately). The flow is stiff in τ (fast rate ~ ``‖H‖·|β|/λ``), so the long runs use its exact
-n-dimensional reduction with Radau and the analytic Jacobian (:func:`weight_decay_flow`), and
+n-dimensional reduction with LSODA and the analytic Jacobian (:func:`weight_decay_flow`), and
 :func:`weight_decay_flow_uv` integrates the raw flow on a shorter horizon to check the reduction
 and measure the invariant.
 
@@ -132,6 +132,7 @@ def weight_decay_flow(
     rtol: float = 1e-10,
     atol: float = 1e-12,
     max_evaluations: int = MAX_EVALUATIONS,
+    method: str = "LSODA",
 ) -> WeightDecayResult:
     """Weight-decayed gradient flow on ``u ⊙ v`` for each λ, sampled at ``t = τ/λ`` (dual form).
 
@@ -142,7 +143,7 @@ def weight_decay_flow(
 
     The flow is integrated in its exact n-dimensional reduction (``docs/theory/
     regularisation.md`` §1.1): ``β(t) = α²e^{−2λt} sinh(−2Xᵀν(t))``, ``ν̇ = (Xβ − y)/n``,
-    ``ν(0) = 0``, in the slow time τ = λt (Radau, analytic Jacobian, exponentials from
+    ``ν(0) = 0``, in the slow time τ = λt (LSODA, analytic Jacobian, exponentials from
     ``log a``). The reduction is itself checked against the raw flow by
     :func:`weight_decay_flow_uv`. ``invariant_ratio`` is therefore 0 here by construction.
 
@@ -157,10 +158,13 @@ def weight_decay_flow(
     taus : array_like, shape (m,)
         Increasing sample points τ ≥ 0 of the slow time ``τ = λt``.
     rtol, atol : float
-        Radau tolerances (> 0).
+        Integrator tolerances (> 0).
     max_evaluations : int
         Budget of right-hand-side evaluations per run (≥ 1); a run that spends it stops with
         ``converged = False``.
+    method : {"LSODA", "Radau", "BDF"}
+        Stiff scipy integrator (analytic Jacobian); LSODA is ~8× cheaper than Radau here
+        with the same answers to 1e-6 (measured on the claim's default instance).
 
     Returns
     -------
@@ -177,6 +181,8 @@ def weight_decay_flow(
     """
     X, y, alpha, lams, taus, rtol, atol, max_evaluations = _check_inputs(
         X, y, alpha, weight_decays, taus, "taus", rtol, atol, max_evaluations)
+    if method not in ("Radau", "LSODA", "BDF"):
+        raise ValueError(f"method must be 'Radau', 'LSODA' or 'BDF', got {method!r}")
     n, d = X.shape
     log_a0 = 2.0 * np.log(alpha)
     Xt = X.T
@@ -203,7 +209,7 @@ def weight_decay_flow(
             w = scaled_cosh(log_a0 - 2.0 * tau, -2.0 * (Xt @ nu))
             return -(2.0 / (n * lam)) * ((X * w) @ Xt)
 
-        ok, msg, ys = _integrate(rhs, jac, np.zeros(n), taus[-1], taus, "Radau", rtol, atol,
+        ok, msg, ys = _integrate(rhs, jac, np.zeros(n), taus[-1], taus, method, rtol, atol,
                                  count, max_evaluations)
         nfev[k] = min(count[0], max_evaluations)
         if ys is not None and ys.size and not np.all(np.isfinite(ys)):

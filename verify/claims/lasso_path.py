@@ -36,9 +36,11 @@ __all__ = ["LassoPathFlow", "monotone_lasso_path", "check_times"]
 
 #: initialisation scales: L = log(1/ε) from 11.5 to 92
 EPSILONS = (1e-5, 1e-10, 1e-20, 1e-40)
-#: integrator tolerance, and the gap floor it resolves (relative to ‖y‖²/(2n), §2.3)
+#: integrator tolerance, and the gap floor it resolves (relative to ‖y‖²/(2n);
+#: docs/theory/regularisation.md §2.3)
 RTOL, GAP_FLOOR = 1e-6, 1e-6
-#: the smallest admissible fitted rate of the gap in 1/log(1/ε) (§2.3)
+#: the smallest admissible fitted rate of the gap in 1/log(1/ε)
+#: (docs/theory/regularisation.md §2.3)
 MIN_RATE = 0.7
 #: the check times are the geometric midpoints of the first segments of the path, at most this
 MAX_S = 30.0
@@ -144,9 +146,9 @@ class LassoPathFlow(Claim):
         "For each check time s (geometric midpoints of the first Lasso-path segments), the "
         "objective gap of the time average is computed at ε = 1e-5, 1e-10, 1e-20, 1e-40 against "
         "a certified Lasso*(s); its log-log slope against 1/log(1/ε) is fitted on the gaps above "
-        "the floor 1e-6·‖y‖²/(2n) resolved by Radau at rtol 1e-6 (docs/theory/regularisation.md "
-        "§2.3). The monotonicity assumption is decided from the exact Lasso homotopy of the data "
-        "(non-monotone data: outside-assumptions)."
+        "the floor 1e-6·‖y‖²/(2n) resolved by LSODA at rtol 1e-6 "
+        "(docs/theory/regularisation.md §2.3). The monotonicity assumption is decided from the "
+        "exact Lasso homotopy of the data (non-monotone data: outside-assumptions)."
     )
     options = {"data": DATA_OPTION}
 

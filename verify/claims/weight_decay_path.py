@@ -40,11 +40,13 @@ __all__ = ["WeightDecayPath", "parse_weight_decays"]
 TRACK_TAUS = (0.5, 1.0, 2.0, 4.0)
 #: slow-time grid of the grokking curve (the smallest λ)
 CURVE_TAUS = tuple(float(t) for t in np.round(np.geomspace(0.1, 12.0, 36), 6))
-#: the long run stops when the off-support remainder e^{−2δτ} of §1.3 is below this
+#: the long run stops when the off-support remainder e^{−2δτ} is below this
+#: (docs/theory/regularisation.md §1.3)
 LONG_RUN_REMAINDER = 1e-8
 #: most slow time a long run may need (beyond: inconclusive, the dual margin δ is too small)
 MAX_TAU = 4000.0
-#: the fast phase has ended at τ₁/λ when L(β) ≤ FAST_PHASE_FACTOR·λ²·L(0) (§1.2)
+#: the fast phase has ended at τ₁/λ when L(β) ≤ FAST_PHASE_FACTOR·λ²·L(0)
+#: (docs/theory/regularisation.md §1.2)
 FAST_PHASE_FACTOR = 100.0
 #: KKT residual the cvxpy cross-check of solve_lasso must reach: interior point reaches
 #: ~1e-6 (1.6e-6 measured at λ = 1e-3, seed 9); the coordinate-descent answer keeps 1e-8, and
@@ -134,22 +136,23 @@ class WeightDecayPath(Claim):
                   "raw flow by DOP853 at rtol 1e-11 in s = u+v, d = u−v (no cancellation in "
                   "s·d): ≤ 1e3 steps × 1e-11 (docs/theory/regularisation.md §1.4)"),
         Tolerance("reduction_error", "<=", 1e-5,
-                  "the dual reduction (Radau, rtol 1e-7) against the raw flow on the fast phase: "
+                  "the dual reduction (LSODA, rtol 1e-7) against the raw flow on the fast phase: "
                   "100× the dual rtol (docs/theory/regularisation.md §1.4)"),
         Tolerance("tracking_slope_error", "<=", 0.2,
                   "error = C₁λ(1 + c₂λ): the fitted slope over λ ∈ [λ_min, λ_max] is "
                   "1 + O(c₂λ_max); |c₂| ≲ 10 measured, λ_max = 1e-2, plus a ±0.1 allowance "
                   "for the τ-maximum switching between τ's (docs/theory/regularisation.md §1.4)"),
         Tolerance("lasso_error", "<=", 1e-4,
-                  "long run to e^{−2δτ} ≤ 1e-8 (δ: Lasso dual margin), Radau rtol 1e-7 "
+                  "long run to e^{−2δτ} ≤ 1e-8 (δ: Lasso dual margin), LSODA rtol 1e-7 "
                   "global error, Lasso KKT 1e-8 (docs/theory/regularisation.md §1.3)"),
     )
     tolerance_note = (
         "The tracking error is max over τ ∈ {0.5, 1, 2, 4} of ‖β(τ/λ) − argmin ψ_{αe^{−τ}}‖/‖·‖; "
         "its log-log slope against λ must be 1 (O(λ), docs/theory/regularisation.md §1.2). The "
-        "long run is stopped at a τ chosen from the data's Lasso dual margin δ (§1.3). A run is "
+        "long run is stopped at a τ chosen from the data's Lasso dual margin δ. A run is "
         "inconclusive if it spends its evaluation budget, if the fast phase has not ended at "
-        "τ₁/λ (train loss above 100·λ²·L(0), §1.2) or if the needed τ exceeds 4000."
+        "τ₁/λ (train loss above 100·λ²·L(0)) or if the needed τ exceeds 4000 "
+        "(docs/theory/regularisation.md §1.2, §1.3)."
     )
     options = {
         "data": DATA_OPTION,
