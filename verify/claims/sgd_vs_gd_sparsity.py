@@ -43,9 +43,10 @@ RATE = 0.8
 F_LOW, F_HIGH = 0.4, 0.8
 #: "concentrated" / "spread evenly": the support's share of the gain against its share s/d of
 #: the coordinates, κ = share·d/s, is ≥ KAPPA (concentrated) or ≤ KAPPA (even);
-#: docs/theory/large-steps.md §1.3 predicts κ_GD ≈ 1 + (d − s)/n·… ≈ 8 and κ_SGD ≤ 1.9
+#: docs/theory/large-steps.md §1.3 predicts κ_GD ≈ d/(s(1 + (d − s)/n)) ≈ 8 and κ_SGD ≤ 1.9
 KAPPA = 2.0
-#: SGD's even-spread prediction needs ρ_b = (λ_max/tr H)·b(n−1)/(n−b) ≤ RHO_MAX (§1.3)
+#: SGD's even-spread prediction needs ρ_b = (λ_max/tr H)·b(n−1)/(n−b) ≤ RHO_MAX
+#: (docs/theory/large-steps.md §1.3)
 RHO_MAX = 0.15
 #: relative residual at which a run counts as having reached its interpolator, and its budget
 TOL, MAX_STEPS = 3e-3, 100_000
