@@ -17,7 +17,8 @@ Methods, which check each other:
   ``S`` and signs ``s`` found, ``G_SS β_S = (Xᵀy/n)_S − λ_S s`` is solved and kept only if it
   keeps the signs and lowers the KKT residual. This answer (exact zeros off the support) is the
   one returned.
-- **cvxpy** (Clarabel, tight tolerances) on the problem rescaled to unit ``max|X|``, ``max|y|``.
+- **cvxpy** (Clarabel with tight tolerances; Clarabel's defaults, then OSQP, if it fails) on the
+  problem rescaled to unit ``max|X|``, ``max|y|``.
 
 KKT residual (scale-safe, in gradient units): with ``g = Xᵀ(Xβ − y)/n`` and ``t = 1/‖G‖₂``, the
 gradient mapping ``(β − prox_{tλ}(β − t g))/t`` (``prox`` = soft-thresholding, followed by
@@ -239,12 +240,21 @@ def _cvxpy_solve(X, y, lam_vec, nonnegative):
     status = "solver_error"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12,
-                       tol_feas=1e-12, max_iter=500)
-            status = str(prob.status)
-        except (cp.error.SolverError, ArithmeticError, ValueError) as exc:
-            notes.append(f"clarabel failed ({type(exc).__name__}: {exc})")
+        attempts = (
+            ("clarabel", cp.CLARABEL, {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12,
+                                       "tol_feas": 1e-12, "max_iter": 500}),
+            ("clarabel-default", cp.CLARABEL, {}),
+            ("osqp", cp.OSQP, {"eps_abs": 1e-12, "eps_rel": 1e-12, "max_iter": 200000,
+                               "polish": True}),
+        )
+        for label, solver, kwargs in attempts:
+            try:
+                prob.solve(solver=solver, **kwargs)
+                status = f"{label}: {prob.status}"
+                if b.value is not None:
+                    break
+            except (cp.error.SolverError, ArithmeticError, ValueError) as exc:
+                notes.append(f"{label} failed ({type(exc).__name__}: {str(exc)[:80]})")
     notes.extend(str(w.message).splitlines()[0] for w in caught)
     if b.value is None:
         return np.full(d, np.nan), status, notes
@@ -256,7 +266,7 @@ def _cvxpy_solve(X, y, lam_vec, nonnegative):
 
 def solve_lasso(X, y, lam, *, nonnegative: bool = False, tol: float = 1e-8,
                 cvxpy_tol: float = 1e-6, agree_tol: float = 1e-5,
-                max_sweeps: int = 20000) -> LassoSolution:
+                max_sweeps: int = 20000, methods: str = "both") -> LassoSolution:
     """Solve ``min ‖Xβ − y‖²/(2n) + Σ λ_j|β_j|`` (optionally ``β ≥ 0``), certified twice.
 
     Label-noise gradient descent on ``β = u ⊙ v`` (resp. ``u ⊙ u``) has a time average that
@@ -281,6 +291,10 @@ def solve_lasso(X, y, lam, *, nonnegative: bool = False, tol: float = 1e-8,
         max λ)/‖G‖₂)`` and relative objective difference accepted (> 0).
     max_sweeps : int
         Coordinate-descent budget in sweeps (integer ≥ 1).
+    methods : {"both", "cd"}
+        ``"both"`` (default): coordinate descent checked by cvxpy. ``"cd"``: coordinate descent
+        alone, certified by its KKT residual only (for cheap exploratory solves; a prediction
+        should use ``"both"``).
 
     Returns
     -------
@@ -313,6 +327,8 @@ def solve_lasso(X, y, lam, *, nonnegative: bool = False, tol: float = 1e-8,
     if (isinstance(max_sweeps, bool) or not isinstance(max_sweeps, numbers.Integral)
             or max_sweeps < 1):
         raise ValueError(f"max_sweeps must be an integer >= 1, got {max_sweeps!r}")
+    if methods not in ("both", "cd"):
+        raise ValueError(f"methods must be 'both' or 'cd', got {methods!r}")
     n, d = X.shape
     G, c, L, scale = _scales(X, y, lam_vec)
     if L == 0.0 or scale == 0.0:
@@ -329,6 +345,9 @@ def solve_lasso(X, y, lam, *, nonnegative: bool = False, tol: float = 1e-8,
     cd_cert = Certificate("coordinate-descent", "converged" if res <= tol else "max_sweeps",
                           max(neg, 0.0), res, "relative_gradient_mapping", tol, res <= tol,
                           (f"{sweeps} sweeps",))
+    if methods == "cd":
+        obj = lasso_objective(X, y, beta, lam_vec)
+        return LassoSolution(beta, obj, res, cd_cert, np.full(d, np.nan), sweeps)
     beta_cv, status, notes = _cvxpy_solve(X, y, lam_vec, nonnegative)
     if np.all(np.isfinite(beta_cv)):
         res_cv = _kkt(G, c, beta_cv, lam_vec, nonnegative, L, scale)
