@@ -106,15 +106,29 @@ def uniqueness_failures(X, y, names: list[str]) -> dict[str, Any]:
     from dln_verify.symbolic.horizon import horizon_function, parse_potential
 
     out: dict[str, Any] = {}
-    seen: dict[tuple, Any] = {}
     for name in names:
         g = as_gauge(horizon_function(*parse_potential(name)))
-        key = (g.p, g.w_pos, g.w_neg)
-        if key not in seen:
-            seen[key] = optimal_face_diameter(X, y, g)
-        if not seen[key].unique:
-            out[name] = seen[key]
+        face = _memo(("face", g.p, g.w_pos, g.w_neg), X, y,
+                     lambda g=g: optimal_face_diameter(X, y, g))
+        if not face.unique:
+            out[name] = face
     return out
+
+
+_MEMO: dict[tuple, Any] = {}
+
+
+def _memo(tag: tuple, X, y, compute):
+    """``compute()``, memoised on ``tag`` and the data's bytes: the draw rule, simulate,
+    predict and the controls need the same deterministic solves of the same data."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    key = (*tag, X.shape, X.tobytes(), y.tobytes())
+    if key not in _MEMO:
+        if len(_MEMO) > 256:
+            _MEMO.clear()
+        _MEMO[key] = compute()
+    return _MEMO[key]
 
 
 def _late_start(name: str) -> float:
@@ -154,21 +168,10 @@ def _redraw_needed(X, y, names: list[str]) -> bool:
     return bool(regime_failures(X, y, names) or uniqueness_failures(X, y, names))
 
 
-_SOLVES: dict[tuple, Any] = {}
-
-
 def _max_margin(X, y, hf):
-    """:func:`max_margin`, memoised on the data's bytes and the gauge (a deterministic
-    function of both): the draw rule, predict and the controls solve the same problems."""
+    """:func:`max_margin`, memoised on the data and the gauge (:func:`_memo`)."""
     g = as_gauge(hf)
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    y = np.ascontiguousarray(y, dtype=np.float64)
-    key = (X.shape, X.tobytes(), y.tobytes(), g.p, g.w_pos, g.w_neg)
-    if key not in _SOLVES:
-        if len(_SOLVES) > 64:
-            _SOLVES.clear()
-        _SOLVES[key] = max_margin(X, y, hf)
-    return _SOLVES[key]
+    return _memo(("max_margin", g.p, g.w_pos, g.w_neg), X, y, lambda: max_margin(X, y, hf))
 
 
 def integrate(X, y, pot, grid, loss: str, max_nfev: int = RUN_MAX_NFEV):
