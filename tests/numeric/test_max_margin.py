@@ -148,3 +148,62 @@ def test_face_diameter_rejects_bad_eps(data):
 
     with pytest.raises(ValueError, match="eps"):
         optimal_face_diameter(*data, "l1", eps=0.0)
+
+
+def test_separability_certificates_both_ways():
+    """Separable data: a β in the unit ℓ∞ box with positive margins, recomputed here; XOR: a
+    Gordan certificate λ ≥ 0, Σλ = 1 with Zᵀλ = 0 (checked here), so no β separates."""
+    from dln_verify.numeric.convex.max_margin import separability
+
+    X, y = separable_classification(8, 16, 0)
+    cert = separability(X, y)
+    Z = y[:, None] * X
+    assert cert.separable and np.abs(cert.beta).max() <= 1.0
+    assert np.min(Z @ cert.beta) == pytest.approx(cert.t_lower, rel=1e-12)
+    assert 0 < cert.t_lower <= cert.t_upper * (1 + 1e-9)
+    Xo = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    yo = np.array([1.0, 1.0, -1.0, -1.0])
+    bad = separability(Xo, yo)
+    assert not bad.separable and "Gordan" in bad.message
+    assert np.all(bad.dual >= 0) and bad.dual.sum() == pytest.approx(1.0)
+    assert np.abs((yo[:, None] * Xo).T @ bad.dual).sum() < 1e-12
+
+
+def test_regime_gap_predicts_the_cosh_flows_asymptotic_constant():
+    """The O(1) offsets ρ of β_t = β̄u + ρ (docs/theory/classification.md §1.8), computed from
+    the multipliers alone, predict angle·log t of an independent simulation at log t = 2000
+    (the next-order terms are O(log u/u) relative, u ≈ 1600: a few per cent)."""
+    from dln_verify.numeric.convex.max_margin import regime_gap
+    from dln_verify.numeric.mirror import angle, builtin_potential, mirror_flow
+
+    X, y = separable_classification(8, 16, 0)
+    sol = max_margin(X, y, "linf")
+    r = regime_gap(sol, X, y, np.log(100.0))
+    res = mirror_flow(X, y, builtin_potential("cosh"), [1000.0, 2000.0], rtol=1e-10,
+                      atol=1e-10, method="LSODA")
+    a = angle(res.beta[0], sol.beta[None, :])
+    assert res.converged[0]
+    assert a[-1] * 2000.0 == pytest.approx(r.asymptotic_constant, rel=0.03)
+    assert 0 < r.horizon < 1000.0 and np.isfinite(r.margin_gap)
+    with pytest.raises(ValueError, match="linf"):
+        regime_gap(max_margin(X, y, "l2"), X, y, 1.0)
+    with pytest.raises(ValueError, match="k"):
+        regime_gap(sol, X, y, 0.0)
+
+
+def test_regime_horizon_grows_as_a_gap_closes():
+    """Moving a non-support sample towards the margin (gap → 0) pushes the horizon out like
+    1/gap: the rule separates near-degenerate data from the rest by the data alone."""
+    from dln_verify.numeric.convex.max_margin import regime_gap
+
+    X, y = separable_classification(8, 16, 0)
+    sol = max_margin(X, y, "linf")
+    m = (y[:, None] * X) @ sol.beta
+    k = int(np.argmax(m))  # the farthest non-support sample
+    out = []
+    for target in (1.5, 1.05, 1.01):
+        Xs = X.copy()
+        Xs[k] = X[k] * target / m[k]  # its margin under β̄ becomes `target`
+        sol_s = max_margin(Xs, y, "linf")
+        out.append(regime_gap(sol_s, Xs, y, np.log(100.0)).horizon)
+    assert out[0] < out[1] < out[2]

@@ -190,3 +190,32 @@ def test_mirror_descent_bad_record(data):
     for rec in ([], [3, 1], [1.5], [-1]):
         with pytest.raises(ValueError, match="record"):
             mirror_descent(X, y, builtin_potential("quadratic"), 0.1, rec)
+
+
+@pytest.mark.parametrize("name", ["quadratic", "cubic", "asymmetric", "cosh"])
+def test_lsoda_and_radau_trace_the_same_flow(data, name):
+    X, y = data
+    pot = builtin_potential(name)
+    grid = [5.0, 50.0, 200.0]
+    a = mirror_flow(X, y, pot, grid, rtol=1e-10, atol=1e-10, method="LSODA")
+    b = mirror_flow(X, y, pot, grid, rtol=1e-10, atol=1e-12, method="Radau")
+    assert a.converged.all() and b.converged.all()
+    assert np.max(angle(a.beta[0], b.beta[0])) < 1e-7
+
+
+def test_cubic_crossing_zero_within_budget():
+    """Seed 5: a coordinate of θ crosses 0 at log t ≈ 560 (β = sign θ √|θ| is not Lipschitz
+    there). Radau at atol 1e-8 spent 2e5 evaluations stuck at that point; LSODA gets through
+    well inside a 2e4 budget."""
+    X, y = separable_classification(8, 16, 5)
+    grid = np.geomspace(10.0, 1000.0, 21)
+    res = mirror_flow(X, y, builtin_potential("cubic"), grid, rtol=1e-10, atol=1e-10,
+                      method="LSODA", max_nfev=20_000)
+    assert res.converged[0], res.message
+    assert np.sign(res.theta[0, 10, 1]) != np.sign(res.theta[0, -1, 1])  # the crossing
+
+
+def test_method_is_validated(data):
+    X, y = data
+    with pytest.raises(ValueError, match="method"):
+        mirror_flow(X, y, builtin_potential("quadratic"), [1.0], method="RK45")
