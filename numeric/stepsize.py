@@ -77,6 +77,7 @@ def divergence_threshold(
     probes: int = 3,
     max_bracket_steps: int = 60,
     criterion: str = "converged",
+    max_budget_factor: float = 64.0,
 ) -> StepsizeThreshold:
     """Bracket and bisect the (S)GD divergence threshold γ* on ``β = u ⊙ v``.
 
@@ -95,9 +96,10 @@ def divergence_threshold(
     does not (``max_bracket_steps`` each at most), then refines: each round runs ``probes``
     stepsizes spaced evenly inside the bracket as one batch of (S)GD runs and keeps the smallest
     sub-bracket with a non-diverged left end and a diverged right end, so one round shrinks the
-    bracket by ``probes + 1``. While halving, only a blow-up counts as divergence (a small
-    stepsize may be merely too slow for the budget: SGD with batch 1, say); if the criterion
-    then rejects every probe, ``gamma_max`` is that halved stepsize, which did not blow up.
+    bracket by ``probes + 1``. A trial at ``γ < γ₀`` gets the budget
+    ``n_steps · min(γ₀/γ, max_budget_factor)`` steps: the number of steps to converge scales
+    like ``1/γ`` (a time ``t = γk``), so a small stepsize is not mistaken for an unstable one
+    merely because it is slow (SGD with batch 1, say).
     It stops when ``(γ_div − γ_max)/γ_max ≤ rtol`` or after
     ``max_bisections`` rounds (a bound in runs, never in wall-clock time). The divergence flag
     need not be monotone in γ; the result is a bracket of *one* transition (the first found from
@@ -128,6 +130,8 @@ def divergence_threshold(
         Budget of doublings/halvings while bracketing (≥ 1).
     criterion : {"converged", "blowup"}
         What counts as divergence (see above).
+    max_budget_factor : float
+        Cap (≥ 1) on the growth ``γ₀/γ`` of the step budget of small stepsizes.
 
     Returns
     -------
@@ -156,6 +160,9 @@ def divergence_threshold(
     max_bracket_steps = _int_at_least(max_bracket_steps, "max_bracket_steps", 1)
     tol = check_positive(tol, "tol")
     rtol = check_positive(rtol, "rtol")
+    max_budget_factor = check_positive(max_budget_factor, "max_budget_factor")
+    if max_budget_factor < 1:
+        raise ValueError(f"max_budget_factor must be >= 1, got {max_budget_factor!r}")
     if criterion not in ("converged", "blowup"):
         raise ValueError(f"criterion must be 'converged' or 'blowup', got {criterion!r}")
     if batch_size is not None:
@@ -169,15 +176,17 @@ def divergence_threshold(
     v0 = np.asarray(v0, dtype=np.float64)
     trials = 0
 
-    def diverges(gams, how=criterion):
+    def diverges(gams):
         nonlocal trials
         gams = np.asarray(gams, dtype=np.float64)
         trials += gams.size
         # one generator per run, all from the same seed: every stepsize sees the same batches
         gens = [np.random.default_rng(int(seed)) for _ in range(gams.size)]
-        res = gradient_descent(X, y, u0, v0, gams, n_steps, batch_size=batch_size, rng=gens,
-                               tol=tol, record_every=n_steps)
-        if how == "blowup":
+        factor = min(max(start / float(np.min(gams)), 1.0), max_budget_factor)
+        budget = int(np.ceil(n_steps * factor))
+        res = gradient_descent(X, y, u0, v0, gams, budget, batch_size=batch_size, rng=gens,
+                               tol=tol, record_every=budget)
+        if criterion == "blowup":
             return np.asarray(res.diverged, dtype=bool)
         return ~np.asarray(res.converged, dtype=bool)
 
@@ -189,9 +198,7 @@ def divergence_threshold(
         hi = gam
         for _ in range(max_bracket_steps):
             gam /= 2.0
-            # halving: only a blow-up counts (a small stepsize may just be too slow for the
-            # budget, which is not instability; the refinement below uses the criterion)
-            if not diverges([gam], "blowup")[0]:
+            if not diverges([gam])[0]:
                 lo = gam
                 break
             hi = gam
@@ -220,7 +227,8 @@ def divergence_threshold(
     width = (hi - lo) / lo
     message = (
         f"bracket [{lo:.6g}, {hi:.6g}] (relative width {width:.2g} <= rtol = {rtol:g}) after "
-        f"{rounds} rounds, {trials} trial runs of <= {n_steps} steps"
+        f"{rounds} rounds, {trials} trial runs of <= {n_steps} steps (x min(2/S(w0) / gamma, "
+        f"{max_budget_factor:g}) below 2/S(w0))"
         if width <= rtol
         else f"bisection budget max_bisections = {max_bisections} spent: bracket [{lo:.6g}, "
         f"{hi:.6g}] (relative width {width:.2g} > rtol = {rtol:g}), {trials} trial runs"

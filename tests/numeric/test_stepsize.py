@@ -65,7 +65,8 @@ def test_sgd_threshold_reproducible_and_bounded_rounds():
     ("kwargs", "name"),
     [({"rtol": 0.0}, "rtol"), ({"max_bisections": -1}, "max_bisections"),
      ({"n_steps": 0}, "n_steps"), ({"probes": 0}, "probes"), ({"criterion": "x"}, "criterion"),
-     ({"batch_size": 0}, "batch_size"), ({"rng": -2}, "rng"), ({"tol": -1.0}, "tol")],
+     ({"batch_size": 0}, "batch_size"), ({"rng": -2}, "rng"), ({"tol": -1.0}, "tol"),
+     ({"max_budget_factor": 0.5}, "max_budget_factor")],
 )
 def test_validation(kwargs, name):
     X, y = _data(3, 5, 3)

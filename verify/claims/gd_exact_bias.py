@@ -14,6 +14,7 @@ from dln_verify.numeric.convex import implicit_bias_solution
 from dln_verify.numeric.gd import gradient_descent
 from dln_verify.numeric.instances import Instance
 from dln_verify.numeric.parametrisations import uv_init
+from dln_verify.numeric.sharpness import sharpness_uv
 from dln_verify.numeric.stepsize import divergence_threshold
 from dln_verify.numeric.validation import check_in_range
 from dln_verify.verify.bibliography import EVEN2023
@@ -44,6 +45,10 @@ STOP_TOL = 1e-12
 THRESHOLD_STEPS, THRESHOLD_TOL, THRESHOLD_RTOL = 1_000, 1e-8, 2e-2
 EPS = float(np.finfo(float).eps)
 ALPHA_RANGE = (1e-2, 1.0)
+#: default SGD fractions of its threshold: at 0.99 a coordinate's gain can pass ~60, where
+#: u ± v drops below the float64 spacing of u (|ln|s/d|| > 36) and the stored (u, v) can no
+#: longer carry the identity (docs/theory/discrete.md §1.4)
+SGD_FRACTIONS = (0.5, 0.95)
 
 
 def _pos_int(value, name):
@@ -52,7 +57,7 @@ def _pos_int(value, name):
     return int(value)
 
 
-def run_in_chunks(X, y, alpha, gammas, batch_size, seeds):
+def run_in_chunks(X, y, alpha, gammas, batch_size, seeds, max_steps=MAX_STEPS):
     """(S)GD from ``uv_init(α)`` at each γ, in chunks; the accumulators composed across chunks.
 
     Returns a dict with the final ``beta``, ``u``, ``v``, the composite ``alpha_inf`` and
@@ -89,13 +94,16 @@ def run_in_chunks(X, y, alpha, gammas, batch_size, seeds):
         # u² − v² = 2α_∞² can be far smaller than u² + v² ≈ 2|β| (large gains)
         inv_err = max(inv_err, float(np.max(np.abs(lhs - rhs) / (U**2 + V**2))))
         gain_trace.append(gain.copy())
-        if np.all(res.converged | res.diverged) or np.max(steps) >= MAX_STEPS:
+        if np.all(res.converged | res.diverged) or np.max(steps) >= max_steps:
+            break
+        if np.any(U + V == 0) or np.any(U - V == 0):  # u ± v below the float64 spacing of u
             break
     zeta0 = np.log(np.abs(u0 + v0)) - np.log(np.abs(u0 - v0))
     alpha_inf = np.sqrt(alpha2) * np.exp(-0.5 * gain)
     return {"beta": U * V, "u": U, "v": V, "alpha_inf": alpha_inf,
             "reference": alpha_inf**2 * np.sinh(zeta0 + delta), "gain": gain,
-            "invariant_error": inv_err, "steps": steps, "converged": res.converged,
+            "invariant_error": inv_err, "steps": steps, "max_steps": max_steps,
+            "converged": res.converged,
             "diverged": res.diverged, "message": res.message,
             "residual": np.linalg.norm((U * V) @ X.T - y, axis=1) / np.linalg.norm(y)}
 
@@ -185,7 +193,8 @@ class GDExactBias(Claim):
             batches = [batch_size]
         fr = (stepsize_fraction,) if stepsize_fraction is not None else tuple(fractions)
         return Instance(X, y, seed, {"alpha": float(alpha), "batches": batches,
-                                     "fractions": list(fr), "stepsize": stepsize},
+                                     "fractions": list(fr), "stepsize": stepsize,
+                                     "user_fraction": stepsize_fraction is not None},
                         name=name)
 
     def instances(self):
@@ -226,8 +235,14 @@ class GDExactBias(Claim):
                 thr = divergence_threshold(X, y, *uv_init(p["alpha"], instance.d), batch_size=bs,
                                            rng=seed, n_steps=THRESHOLD_STEPS, tol=THRESHOLD_TOL,
                                            rtol=THRESHOLD_RTOL, max_bisections=3)
-                gams = np.asarray(p["fractions"]) * thr.gamma_max
-            runs = run_in_chunks(X, y, p["alpha"], gams, bs, [seed] * len(gams))
+                fr = p["fractions"] if bs is None or p["user_fraction"] else SGD_FRACTIONS
+                gams = np.asarray(fr) * thr.gamma_max
+            # the steps to converge scale like 1/γ: the budget grows with 2/S(w₀)/γ (≤ 64x),
+            # as in the threshold search (docs/theory/discrete.md §1.4)
+            start = 2.0 / sharpness_uv(X, y, *uv_init(p["alpha"], instance.d))
+            factor = min(max(start / float(np.min(gams)), 1.0), 64.0)
+            runs = run_in_chunks(X, y, p["alpha"], gams, bs, [seed] * len(gams),
+                                 max_steps=int(MAX_STEPS * factor))
             label = "GD" if bs is None else f"SGD(B={bs})"
             out["algorithms"].append({"label": label, "batch": bs, "gammas": gams,
                                       "threshold": thr, "runs": runs})
@@ -272,8 +287,9 @@ class GDExactBias(Claim):
             if not np.all(r["converged"]):
                 b = int(np.argmin(r["converged"]))
                 return Simulation({}, inconclusive=True, info={**info, "reason": (
-                    f"{alg['label']} at γ = {alg['gammas'][b]:.4g}: step budget {MAX_STEPS} "
-                    f"spent with relative residual {r['residual'][b]:.2e} > {STOP_TOL:g}")})
+                    f"{alg['label']} at γ = {alg['gammas'][b]:.4g}: {r['steps'][b]} steps "
+                    f"spent (budget {r['max_steps']}) with relative residual "
+                    f"{r['residual'][b]:.2e} > {STOP_TOL:g}")})
         inv = max(alg["runs"]["invariant_error"] for alg in runs["algorithms"])
         res = max(float(np.max(alg["runs"]["residual"])) for alg in runs["algorithms"])
         return Simulation({"beta": np.asarray(betas), "invariant_error": inv, "residual": res},
@@ -326,10 +342,9 @@ class GDExactBias(Claim):
         series = []
         coords = list(range(instance.d))
         for alg in runs["algorithms"]:
-            fracs = instance.params["fractions"]
             for b, g in enumerate(alg["gammas"]):
                 label = (f"{alg['label']}, γ = {g:.3g}" if alg["threshold"] is None
-                         else f"{alg['label']}, γ = {fracs[b]:g} γ_max")
+                         else f"{alg['label']}, γ = {g / alg['threshold'].gamma_max:.2g} γ_max")
                 series.append(Series(label, coords, list(np.maximum(alg["runs"]["gain"][b], 1e-12)),
                                      "linepoints"))
         return [FigureSpec(
