@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from dln_verify.verify import registry
 
@@ -147,3 +148,32 @@ def test_mirror_horizon_property(instance):
 def test_gd_max_margin_property(instance):
     ev = _GD.check_instance(instance)
     assert ev.passed, ev.message
+
+
+@given(st.integers(0, 2**20))
+def test_default_draw_obeys_the_regime_rule(seed):
+    """The default instance's data satisfy the data-derived regime rule of
+    docs/theory/classification.md §1.8 for cosh (unless every redraw failed, then simulate says
+    inconclusive), and the rule's inputs are the certified ℓ∞ solution's."""
+    from dln_verify.verify.claims.mirror_horizon import MAX_REDRAWS, REGIME_K, regime_failures
+
+    inst = _MH.default_instance(seed=seed)
+    if inst.params["draw"] < MAX_REDRAWS:
+        assert regime_failures(inst.X, inst.y, ["cosh"]) == {}
+    from dln_verify.numeric.convex.max_margin import max_margin, regime_gap
+
+    sol = max_margin(inst.X, inst.y, "linf")
+    assert sol.certificate.accepted
+    gap = regime_gap(sol, inst.X, inst.y, REGIME_K)
+    assert gap.horizon >= 0 and gap.asymptotic_constant > 0
+
+
+def test_regime_rule_redraws_seed_9_and_reports_user_data():
+    """Seed 9's own data (a sample at margin 1.008) fail the rule: redrawn by default."""
+    from dln_verify.numeric.instances import separable_classification
+    from dln_verify.verify.claims.mirror_horizon import regime_failures
+
+    X, y = separable_classification(8, 16, 9)
+    bad = regime_failures(X, y, ["quadratic", "cosh"])
+    assert list(bad) == ["cosh"] and bad["cosh"].horizon > 400
+    assert _MH.default_instance(seed=9).params["draw"] >= 1

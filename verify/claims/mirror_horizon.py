@@ -13,7 +13,10 @@ rate; the check tests that the angle to the predicted direction tends to 0: its 
 extrapolated on the late part of the log t grid with the rate law of the horizon shape
 (``1/log t`` for power-type horizons, ``log log t/log t`` for the exponential-type ``cosh``),
 is a small share of the final angle, and angle and margin gap decrease there
-(``docs/theory/classification.md §1.5``).
+(``docs/theory/classification.md §1.5``). Whether the ``cosh`` run can reach its asymptotic
+regime inside the simulated horizon is decided from the data before any simulation
+(``docs/theory/classification.md §1.8``); the default data are redrawn by that rule, the user's
+data (``--data``) are reported inconclusive when they fail it.
 """
 
 from __future__ import annotations
@@ -147,7 +150,8 @@ def regime_failures(X, y, names: list[str]) -> dict[str, Any]:
     ρ from the multipliers; every sample off the support and every free coordinate must be
     separated from the active ones by ``K = REGIME_K`` in the exponent from the start of the
     late window on (:func:`~dln_verify.numeric.convex.max_margin.regime_gap`). Power-type
-    horizons are exempt (no pre-asymptotic failure in the design sweeps; §1.8 says why).
+    horizons are exempt (no pre-asymptotic failure in the design sweeps; see
+    docs/theory/classification.md §1.8 for why).
     Returns ``{name: RegimeGap}`` of the failures.
     """
     from dln_verify.symbolic.horizon import horizon_function, parse_potential
@@ -291,9 +295,13 @@ class MirrorHorizon(Claim):
         "angle's limit on the late window with the rate law of the horizon shape and needs it "
         "to be at most half the final angle; a wrong direction at angle δ from the predicted "
         "one has limit fraction ≥ (δ − Σ|c_k|a_k)/(δ + a_final) (triangle inequality; the "
-        "floor is reported for each control). The flow is integrated in σ = log t with Radau "
-        "at rtol 1e-8, atol 1e-8 (angle errors < 1e-8); the max-margin solutions carry duality "
-        "gaps ≤ 1e-6. The hyperbolic entropy (α = 0.1) is not in the default set; with "
+        "floor is reported for each control). The flow is integrated in σ = log t "
+        "at rtol 1e-10, atol 1e-10 by LSODA (Radau only as a last retry; angle errors < 1e-8); "
+        "the max-margin solutions carry duality gaps ≤ 1e-6. The default data are redrawn until "
+        "the ℓ∞ regime horizon computed from the data (asymptotic expansion β = β̄u + ρ, every "
+        "inactive item e^-K = 1 % below the active ones, docs/theory/classification.md §1.8) "
+        "lies before the late window of cosh (log t = 400). The hyperbolic entropy (α = 0.1) "
+        "is not in the default set; with "
         "--potential hypentropy it is checked on its margin only: its angle converges "
         "slowly, since β ∝ exp θ and on the support the direction is set by "
         "O(1) differences of a dual that grows like log(log t/α²) "
@@ -345,9 +353,11 @@ class MirrorHorizon(Claim):
     def instances(self):
         from hypothesis import strategies as st
 
+        # the default draw (both rules of docs/theory/classification.md §1.3, §1.8), with the
+        # three rate shapes' branches: 1/log t (quadratic, asymmetric gauge) and the ℓ∞ one
         return st.integers(0, 2**16).map(
             lambda s: self.default_instance(seed=s).with_params(
-                potentials=["quadratic", "asymmetric"]))
+                potentials=["quadratic", "asymmetric", "cosh"]))
 
     def _margin_only(self, inst: Instance, prediction: Prediction | None = None) -> set[str]:
         out = set()
@@ -478,8 +488,9 @@ class MirrorHorizon(Claim):
 
     def notes(self, instance, prediction, simulation) -> list[str]:
         notes = [
-            "Flow integrated in σ = log t (path-preserving time change c = t) with Radau; "
-            "state θ, or β for potentials with ϕ'' > 0 (no inversion of ϕ' needed).",
+            "Flow integrated in σ = log t (path-preserving time change c = t) with LSODA "
+            "(Radau as a last retry; the solver of each run is in the simulation info); state "
+            "θ, or β for potentials with ϕ'' > 0 (no inversion of ϕ' needed).",
             "Horizon functions: " + "; ".join(
                 f"{n}: {v['kind']} p={v['p']} h+={v['h_pos']} h-={v['h_neg']}"
                 for n, v in prediction.values.items()),
