@@ -25,8 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
+from dln_verify.numeric._lazy import lazy_module
 from dln_verify.numeric.progress import progress_scope, track_time
 from dln_verify.numeric.validation import (
     as_finite_array,
@@ -35,6 +35,8 @@ from dln_verify.numeric.validation import (
     check_positive,
     check_regression_data,
 )
+
+_integrate = lazy_module("scipy.integrate")  # imported on first use
 
 __all__ = [
     "invariant_lambda",
@@ -554,8 +556,8 @@ def momentum_gradient_flow(
     t_eval = times if times[-1] == t_max else np.append(times, t_max)
     with progress_scope(t_max, "t", f"momentum gradient flow, λ = {lam:.3g}") as bar:
         # track_time reports the solver's t without touching what rhs returns
-        sol = solve_ivp(track_time(rhs, bar), (0.0, t_max), state0, method=method,
-                        t_eval=t_eval, events=crossing, rtol=rtol, atol=atol)
+        sol = _integrate.solve_ivp(track_time(rhs, bar), (0.0, t_max), state0, method=method,
+                                   t_eval=t_eval, events=crossing, rtol=rtol, atol=atol)
     crossed = bool(sol.t_events[0].size > 0)
     crossing_time = float(sol.t_events[0][0]) if crossed else None
     success = bool(sol.status >= 0)

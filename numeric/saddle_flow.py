@@ -24,11 +24,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
+from dln_verify.numeric._lazy import lazy_module
 from dln_verify.numeric.hyperbolic import scaled_cosh, scaled_sinh
 from dln_verify.numeric.progress import progress_scope, track_time
 from dln_verify.numeric.validation import as_finite_array, check_in_range, check_positive
+
+_integrate = lazy_module("scipy.integrate")  # imported on first use
 
 __all__ = [
     "DualFlow",
@@ -226,8 +228,9 @@ def integrate_dual_flow(
             np.errstate(over="ignore", invalid="ignore"):
         # track_time reports the solver's τ without touching what rhs returns (rhs itself
         # when nobody listens)
-        sol = solve_ivp(track_time(rhs, bar), (0.0, tau_max), np.zeros(n), method="Radau",
-                        jac=jac, rtol=rtol, atol=atol, dense_output=True)
+        sol = _integrate.solve_ivp(track_time(rhs, bar), (0.0, tau_max), np.zeros(n),
+                                   method="Radau", jac=jac, rtol=rtol, atol=atol,
+                                   dense_output=True)
     elapsed = time.perf_counter() - start
     ok = bool(sol.success) and np.all(np.isfinite(sol.y)) and sol.t[-1] >= tau_max * (1 - 1e-12)
     if ok:
