@@ -228,23 +228,3 @@ def test_bars_only_on_a_terminal_and_results_unchanged(monkeypatch, capsys):
     assert code == 0 and err_quiet == ""  # --quiet silences the bars too
 
 
-#: the claims whose α naming docs/theory/conventions.md §2.5 fixes (mirror-horizon and
-#: gd-max-margin are another engineer's)
-ALPHA_CLAIMS = ("gf-hypentropy", "gf-limits", "gf-depth", "momentum-invariant",
-                "momentum-implicit-bias", "momentum-sparsity", "saddle-to-saddle")
-
-
-def test_one_alpha_convention_in_every_output(capsys):
-    """No parameter, metric, tolerance, note, message or figure label of check --json names
-    Woodworth's α_W = α/√2: every α reported is the one --alpha takes."""
-    code, out, _ = run(["check", *ALPHA_CLAIMS, "--json", "--quiet"], capsys)
-    records = [json.loads(line) for line in out.strip().splitlines()]
-    assert [r["claim"] for r in records] == list(ALPHA_CLAIMS)
-    names = [k for r in records for k in (*r["metrics"], *r["parameters"], *r["tolerance"])]
-    assert names and not [k for k in names if "alpha_w" in k.lower()]
-    for r in records:
-        text = json.dumps(r, ensure_ascii=False)
-        for marker in ("alpha_w", "alpha_W", "α_W", "α_w", "\\alpha_W"):
-            assert marker not in text, (r["claim"], marker)
-    depth = next(r for r in records if r["claim"] == "gf-depth")
-    assert "relative_error_alpha=0.2" in depth["metrics"]

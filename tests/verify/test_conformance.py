@@ -74,6 +74,19 @@ def test_evidence_serialises_and_has_figures(claim_id):
         )
 
 
+#: How the other α convention (Woodworth's α_W = α/√2) would show in output; every α a claim
+#: reports is the one --alpha takes (docs/theory/conventions.md §2.5).
+OTHER_ALPHA_MARKERS = ("alpha_w", "alpha_W", "α_W", "α_w", "\\alpha_W")
+
+
+@pytest.mark.parametrize("claim_id", CLAIM_IDS)
+def test_one_alpha_convention_in_the_output(claim_id):
+    """No parameter, metric, tolerance, note, message or figure label names α_W."""
+    text = json.dumps(evidence(claim_id).to_json_dict(), ensure_ascii=False)
+    found = [m for m in OTHER_ALPHA_MARKERS if m in text]
+    assert not found, found
+
+
 @pytest.mark.parametrize("claim_id", CLAIM_IDS)
 def test_instances_are_reproducible(claim_id):
     """Same seed, same instance; another seed, other data."""
