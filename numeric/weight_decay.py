@@ -70,6 +70,8 @@ class WeightDecayResult:
         ``max_i |s_i d_i / (2α_i² e^{−2τ}) − 1|`` (0 for the exact flow).
     invariant_error : ndarray, shape (B,)
         Its maximum over the path.
+    invariant_scale : ndarray, shape (B, m)
+        ``mean_i s_i d_i / (2α_i²)`` (``e^{−2λt}`` for the exact flow).
     n_evaluations : ndarray of int, shape (B,)
         Right-hand-side evaluations spent (the budget's unit).
     diverged, converged : ndarray of bool, shape (B,)
@@ -85,6 +87,7 @@ class WeightDecayResult:
     train_loss: np.ndarray
     invariant_ratio: np.ndarray
     invariant_error: np.ndarray
+    invariant_scale: np.ndarray
     n_evaluations: np.ndarray
     diverged: np.ndarray
     converged: np.ndarray
@@ -233,7 +236,9 @@ def weight_decay_flow(
     return WeightDecayResult(
         taus=taus, times=taus[None, :] / lams[:, None], weight_decays=lams, beta=betas,
         final_beta=betas[:, -1], train_loss=loss, invariant_ratio=zeros,
-        invariant_error=np.max(zeros, axis=1), n_evaluations=nfev, diverged=diverged,
+        invariant_error=np.max(zeros, axis=1),
+        invariant_scale=np.exp(-2.0 * taus)[None, :] + zeros, n_evaluations=nfev,
+        diverged=diverged,
         converged=converged, message=tuple(messages),
     )
 
@@ -283,6 +288,7 @@ def weight_decay_flow_uv(
     betas = np.full((B, m, d), np.nan)
     loss = np.full((B, m), np.nan)
     ratio = np.full((B, m), np.nan)
+    scale = np.full((B, m), np.nan)
     nfev = np.zeros(B, dtype=int)
     diverged = np.zeros(B, dtype=bool)
     converged = np.zeros(B, dtype=bool)
@@ -317,11 +323,13 @@ def weight_decay_flow_uv(
         loss[k] = np.sum(res * res, axis=1) / (2 * n)
         pred = two_a2[None, :] * np.exp(-2.0 * lam * times)[:, None]
         ratio[k] = np.max(np.abs(s * dd / pred - 1.0), axis=1)
+        scale[k] = np.mean(s * dd / two_a2[None, :], axis=1)
         converged[k] = True
         messages.append(f"λ = {lam:g}: reached t = {times[-1]:g} in {nfev[k]} evaluations")
     return WeightDecayResult(
         taus=times, times=np.broadcast_to(times, (B, m)).copy(), weight_decays=lams,
         beta=betas, final_beta=betas[:, -1], train_loss=loss, invariant_ratio=ratio,
-        invariant_error=np.max(ratio, axis=1), n_evaluations=nfev, diverged=diverged,
+        invariant_error=np.max(ratio, axis=1), invariant_scale=scale, n_evaluations=nfev,
+        diverged=diverged,
         converged=converged, message=tuple(messages),
     )
