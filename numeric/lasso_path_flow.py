@@ -96,7 +96,8 @@ def lasso_path_flow(X, y, b, c, epsilons, times, *, rtol: float = 1e-9, atol: fl
         ``converged = False``.
     method : {"LSODA", "Radau", "BDF"}
         Stiff scipy integrator (analytic Jacobian); LSODA is ~9× cheaper than Radau here
-        with the same averages to ~1e-6.
+        with the same averages to ~1e-6. A run whose state becomes non-finite (an overshoot of
+        ``ξ`` past 1 in a large step) is redone with Radau, and the message says so.
 
     Examples
     --------
@@ -162,14 +163,21 @@ def lasso_path_flow(X, y, b, c, epsilons, times, *, rtol: float = 1e-9, atol: fl
             J[n:, :n] = Dq[:, None] * Xt
             return J
 
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                sol = solve_ivp(rhs, (0.0, float(times[-1])), np.zeros(n + d), method=method,
-                                t_eval=times, rtol=rtol, atol=atol, jac=jac)
-            ok, msg = bool(sol.success) and sol.y.shape[1] == m, str(sol.message)
-            zs = sol.y.T
-        except _Budget:
-            ok, msg, zs = False, f"spent the budget of {max_evaluations} evaluations", None
+        def solve(meth, count=count):
+            count[0] = 0
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    sol = solve_ivp(rhs, (0.0, float(times[-1])), np.zeros(n + d), method=meth,
+                                    t_eval=times, rtol=rtol, atol=atol, jac=jac)
+                return bool(sol.success) and sol.y.shape[1] == m, str(sol.message), sol.y.T
+            except _Budget:
+                return False, f"spent the budget of {max_evaluations} evaluations", None
+
+        ok, msg, zs = solve(method)
+        if method != "Radau" and zs is not None and zs.size and not np.all(np.isfinite(zs)):
+            # an explicit-stage overshoot of ξ past 1 overflows x; Radau rejects such steps
+            ok, msg, zs = solve("Radau")
+            msg = f"{method} overflowed, redone with Radau: {msg}"
         nfev[k] = min(count[0], max_evaluations)
         if zs is not None and zs.size and not np.all(np.isfinite(zs)):
             diverged[k] = True
