@@ -146,8 +146,8 @@ def weight_decay_flow(
 
     The flow is integrated in its exact n-dimensional reduction
     (``docs/theory/regularisation.md`` §1.1): ``β(t) = α²e^{−2λt} sinh(−2Xᵀν(t))``,
-    ``ν̇ = (Xβ − y)/n``, ``ν(0) = 0``, in the slow time τ = λt (LSODA, analytic Jacobian, exponentials from
-    ``log a``). The reduction is itself checked against the raw flow by
+    ``ν̇ = (Xβ − y)/n``, ``ν(0) = 0``, in the slow time τ = λt (LSODA, analytic Jacobian,
+    exponentials from ``log a``). The reduction is itself checked against the raw flow by
     :func:`weight_decay_flow_uv`. ``invariant_ratio`` is therefore 0 here by construction.
 
     Parameters
