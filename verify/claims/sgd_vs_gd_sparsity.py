@@ -148,7 +148,9 @@ class SgdVsGdSparsity(Claim):
         "The divergence threshold is bracketed per target and per algorithm on a ×2 grid "
         "then a ×2^(1/4) grid (a grid stepsize survives 200 (GD) or 600 (SGD) steps without "
         "blow-up); a run that diverges at 0.8·γ_max "
-        "counts as a target without the effect. The design X is drawn once per seed and the "
+        "counts as a target without the effect, and so does a run that spends its budget of "
+        "1e5 steps without reaching residual 3e-3 (inconclusive only if more than a quarter "
+        "of an algorithm's runs do). The design X is drawn once per seed and the "
         "targets independently given X, so the tests are exact conditionally on X."
     )
     options = {
@@ -259,8 +261,12 @@ class SgdVsGdSparsity(Claim):
             res = run_schedule(X, np.repeat(Y, 2, axis=0), u0, v0,
                                (lo[:, None] * F).reshape(-1, 1), [MAX_STEPS], batch_size=bsz,
                                rng=run_generators(sd, 2 * R), tol=TOL, record_every=MAX_STEPS)
+            # a run that neither converges nor blows up within the budget (GD near its
+            # threshold can settle on an edge-of-stability oscillation) has not reached an
+            # interpolator: like a diverged run it counts as a target without the effect;
+            # only when more than a quarter of the runs stall is the check inconclusive
             spent = ~res.converged & ~res.diverged
-            if spent.any():
+            if spent.sum() > res.converged.size / 4:
                 return Simulation({}, inconclusive=True,
                                   info={"reason": f"{name}: {int(spent.sum())} runs spent "
                                                   f"{MAX_STEPS} steps above residual {TOL}"})
@@ -269,7 +275,7 @@ class SgdVsGdSparsity(Claim):
             kap = _kappa(res.gain, star2 != 0).reshape(R, 2)
             resid = (np.linalg.norm(res.final_beta @ X.T - np.repeat(Y, 2, axis=0), axis=1)
                      / np.linalg.norm(np.repeat(Y, 2, axis=0), axis=1)).reshape(R, 2)
-            div = res.diverged.reshape(R, 2)
+            div = (res.diverged | spent).reshape(R, 2)
             out[name] = {"error": np.where(div, np.nan, err), "kappa": np.where(div, np.nan, kap),
                          "diverged": div, "residual": np.where(div, 0.0, resid),
                          "gain_first": res.gain.reshape(R, 2, d)[0, 1]}
@@ -399,10 +405,14 @@ class SgdVsGdSparsity(Claim):
             err = np.asarray(sv[f"{alg}_error"], dtype=float)
             for r in range(err.shape[0]):
                 series.append(Series(label, list(F), err[r].tolist(), "linepoints"))
+            level = float(np.nanmedian(err[:, 0]))
+            series.append(Series(f"{label.split(' ')[0]}: no change (median at 0.4)", list(F),
+                                 [level, level], "reference"))
         figs.append(FigureSpec(
             "error-vs-stepsize", "Test error at 0.4 and 0.8 of the divergence threshold",
             "γ / γ_max", "‖β − β*‖ / ‖β*‖", tuple(series), yscale="log",
-            caption="One line per target and algorithm: SGD's lines fall, GD's rise."))
+            caption="One line per target and algorithm: SGD's lines fall, GD's rise; the dashed "
+                    "lines are the no-effect reference (each algorithm's median error at 0.4)."))
         return figs
 
     def notes(self, instance, prediction, simulation) -> list[str]:
