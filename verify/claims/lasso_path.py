@@ -34,14 +34,15 @@ from dln_verify.verify.inputs import DATA_OPTION, regression_data
 
 __all__ = ["LassoPathFlow", "monotone_lasso_path", "check_times"]
 
-#: initialisation scales: L = log(1/ε) from 23 to 368 (log coordinates: no underflow)
-EPSILONS = (1e-10, 1e-20, 1e-40, 1e-80, 1e-160)
+#: initialisation scales: L = log(1/ε) from 23 to 690 (log coordinates: no underflow)
+EPSILONS = (1e-10, 1e-20, 1e-40, 1e-80, 1e-160, 1e-300)
 #: integrator tolerance, and the gap floor it resolves (relative to ‖y‖²/(2n);
 #: docs/theory/regularisation.md §2.3)
 RTOL, GAP_FLOOR = 1e-6, 1e-9
 #: an ε is in the asymptotic regime at check time s when log(1/ε)·q(s) ≥ Q_MIN, q(s) the
-#: margin of s (docs/theory/regularisation.md §2.3): the off-support leak is ≤ e^{−10}
-Q_MIN = 10.0
+#: margin of s (docs/theory/regularisation.md §2.3): off-support leak ≤ e^{−20}, knot layer
+#: ≤ 1/20 of the time since the knot (10 left seed 4 of 0–199 at a rate of 0.87)
+Q_MIN = 20.0
 #: the smallest admissible fitted rate of the gap in 1/log(1/ε)
 #: (docs/theory/regularisation.md §2.3)
 MIN_RATE = 0.7
@@ -174,9 +175,9 @@ class LassoPathFlow(Claim):
     tolerance_note = (
         "Check times s: in each of the first Lasso-path segments, the s of largest margin q(s) "
         "(the smaller of the inactive coordinates' dual margin and the relative time since the "
-        "last knot). The objective gap of the time average is computed at ε = 1e-10 … 1e-160 "
+        "last knot). The objective gap of the time average is computed at ε = 1e-10 … 1e-300 "
         "against a certified Lasso*(s); its log-log slope against 1/log(1/ε) is fitted on the "
-        "ε with log(1/ε)·q ≥ 10 (the asymptotic regime: off-support leak ≤ e^{−10}) and gaps "
+        "ε with log(1/ε)·q ≥ 20 (the asymptotic regime: off-support leak ≤ e^{−20}) and gaps "
         "above the floor 1e-9·‖y‖²/(2n) (docs/theory/regularisation.md §2.3). The "
         "monotonicity assumption is decided from the exact Lasso homotopy of the data "
         "(non-monotone data: outside-assumptions)."
