@@ -294,6 +294,10 @@ class LabelNoiseLasso(Claim):
             info[f"burn_in_time_{par}"] = t_burn
             sep = min(float(np.linalg.norm(self._lasso(X, y, m * lams[par], nonneg).beta
                                            - sol.beta)) for m in (2.0, 0.5))
+            if not sep > 0:
+                return Simulation({}, outside_assumptions=True, info={
+                    "reason": f"{par}: Lasso(λ) coincides with Lasso(2λ) or Lasso(λ/2): no "
+                              "factor-2 error in λ is detectable on this instance"})
             t_avg = float(p["average_time"])
             for attempt in range(2):
                 if not np.isfinite(t_burn) or t_burn + t_avg > T_MAX:
