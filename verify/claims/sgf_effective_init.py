@@ -111,9 +111,9 @@ class SGFEffectiveInit(Claim):
         Tolerance("invariant_z", "<=", Z_MAX,
                   "largest |ln((u²−v²)/2) − ln α∞²(t)| minus its deterministic O(h) part, over "
                   "paths, coordinates and record times, in units of the Euler–Maruyama "
-                  "martingale's standard deviation 2√2 γH_jj √(h∫L²) (docs/theory/noise.md "
-                  "§2.1); a Gaussian martingale passes 6σ with probability ≤ 4e-9 per "
-                  "(path, coordinate)"),
+                  "martingale's standard deviation 2√2 γH_jj √(h∫L²) "
+                  "(docs/theory/noise.md §2.1); a Gaussian martingale passes 6σ with "
+                  "probability ≤ 4e-9 per (path, coordinate)"),
         Tolerance("slope_error", "<=", 0.25,
                   "strong order ½: the root-mean-square invariant defect over paths at h, h/2, "
                   "h/4, h/8 (coupled Brownian paths) has log-log slope ½; ±0.25 is 4× the "
