@@ -47,8 +47,9 @@ EPS = float(np.finfo(float).eps)
 ALPHA_RANGE = (1e-2, 1.0)
 #: default SGD fractions of its threshold: at 0.99 a coordinate's gain can pass ~60, where
 #: u ± v drops below the float64 spacing of u (|ln|s/d|| > 36) and the stored (u, v) can no
-#: longer carry the identity (docs/theory/discrete.md §1.4)
-SGD_FRACTIONS = (0.5, 0.95)
+#: longer carry the identity (docs/theory/discrete.md §1.4); at 0.95 this still happened on
+#: 9 of 163 sweep seeds
+SGD_FRACTIONS = (0.5, 0.9)
 
 
 def _pos_int(value, name):
