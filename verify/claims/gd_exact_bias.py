@@ -30,7 +30,7 @@ from dln_verify.verify.claim import (
     Simulation,
     Tolerance,
 )
-from dln_verify.verify.compare import relative_error
+from dln_verify.verify.compare import identity_scatter, relative_error
 from dln_verify.verify.inputs import DATA_OPTIONS, regression_data
 
 __all__ = ["GDExactBias"]
@@ -346,14 +346,20 @@ class GDExactBias(Claim):
             for b, g in enumerate(alg["gammas"]):
                 label = (f"{alg['label']}, γ = {g:.3g}" if alg["threshold"] is None
                          else f"{alg['label']}, γ = {g / alg['threshold'].gamma_max:.2g} γ_max")
-                series.append(Series(label, coords, list(np.maximum(alg["runs"]["gain"][b], 1e-12)),
-                                     "linepoints"))
+                gain = np.maximum(0.5 * alg["runs"]["gain"][b], 1e-12)  # ln(α/α_∞) = Σq/2
+                series.append(Series(label, coords, list(gain), "linepoints"))
         return [FigureSpec(
             "gd-exact-bias-gain", "Gain ln(α/α_∞,i) = ½Σ_k q(γ g_k,i) per coordinate",
             "coordinate i", "gain ln(α/α_∞,i)", tuple(series), yscale="log",
             caption="The accumulated gain per coordinate: GD's is uneven (concentrated where "
                     "the early gradients are large), SGD's is spread over all coordinates "
-                    "(docs/theory/discrete.md §1).")]
+                    "(docs/theory/discrete.md §1)."),
+            FigureSpec("gd-exact-bias-scatter", "(S)GD limits vs the predicted Bregman projections",
+                       "predicted β_i", "(S)GD limit β_i",
+                       identity_scatter(np.asarray(prediction.values["beta"]),
+                                        np.asarray(simulation.values["beta"]), "all runs"),
+                       caption="Every coordinate of every run against argmin D_ψ(α_∞)(·, β̃₀); "
+                               "points on the dashed line agree.")]
 
     def notes(self, instance, prediction, simulation) -> list[str]:
         runs = self._runs(instance)
