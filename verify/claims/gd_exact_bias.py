@@ -346,11 +346,13 @@ class GDExactBias(Claim):
             for b, g in enumerate(alg["gammas"]):
                 label = (f"{alg['label']}, γ = {g:.3g}" if alg["threshold"] is None
                          else f"{alg['label']}, γ = {g / alg['threshold'].gamma_max:.2g} γ_max")
-                gain = np.maximum(0.5 * alg["runs"]["gain"][b], 1e-12)  # ln(α/α_∞) = Σq/2
+                gain = 0.5 * alg["runs"]["gain"][b]  # ln(α/α_∞) = Σq/2
                 series.append(Series(label, coords, list(gain), "linepoints"))
         return [FigureSpec(
             "gd-exact-bias-gain", "Gain ln(α/α_∞,i) = ½Σ_k q(γ g_k,i) per coordinate",
-            "coordinate i", "gain ln(α/α_∞,i)", tuple(series), yscale="log",
+            "coordinate i", "gain ln(α/α_∞,i)",
+            (*series, Series("gradient flow (theory): gain 0", coords, [0.0] * len(coords),
+                             "reference")),
             caption="The accumulated gain per coordinate: GD's is uneven (concentrated where "
                     "the early gradients are large), SGD's is spread over all coordinates "
                     "(docs/theory/discrete.md §1)."),
