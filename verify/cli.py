@@ -234,14 +234,16 @@ def list_claims(as_json: bool, as_markdown: bool, plugins: tuple[str, ...]) -> N
     if as_markdown:
         click.echo(markdown_catalogue())
         return
-    for claim in registry.all_claims():
+    claims = registry.all_claims()
+    width = max([22, *(len(c.reference.short) for c in claims)])
+    for claim in claims:
         ref = claim.reference
         if as_json:
             click.echo(json.dumps({"claim": claim.id, "title": claim.title, "kind": claim.kind,
                                    "reference": ref.cite(), "options": sorted(claim.options),
                                    "source": registry.source(claim.id)}))
         else:
-            click.echo(f"{claim.id:<24} {claim.kind:<12} {ref.short:<22} {ref.theorem}")
+            click.echo(f"{claim.id:<24} {claim.kind:<12} {ref.short:<{width}} {ref.theorem}")
 
 
 def _run(claim_ids, seed, profile, claim_values):
