@@ -79,8 +79,8 @@ class EoSSharpness(Claim):
                   "diverge, ≥ γ*): the limit is at least as sharp as the one at the threshold"),
         Tolerance("fd_discrepancy", "<=", 1e-8,
                   "closed-form vs central-difference Hessian: exact on the quadratic "
-                  "directions, rounding only, ≈ ε·max|∇L|/h ≲ 1e-11 (docs/theory/discrete.md "
-                  "§2.2), 1000x margin"),
+                  "directions, rounding only, ≈ ε·max|∇L|/h ≲ 1e-11 "
+                  "(docs/theory/discrete.md §2.2), 1000x margin"),
     )
     tolerance_note = (
         "The bound's slack comes from the length of the stability probe; the window's lower "

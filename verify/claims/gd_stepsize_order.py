@@ -70,9 +70,9 @@ class GDStepsizeOrder(Claim):
     )
     tolerance_note = (
         "The band comes from the size of the next-order term on the grid; the grid is placed "
-        "relative to 2/S(w₀), the stability scale at the initialisation (docs/theory/discrete.md "
-        "§5). Controls: slope 2 (a quadratic law) and a wrong GF limit (ψ at 2α), whose distance "
-        "does not vanish (slope ≈ 0)."
+        "relative to 2/S(w₀), the stability scale at the initialisation "
+        "(docs/theory/discrete.md §5). Controls: slope 2 (a quadratic law) and a wrong GF "
+        "limit (ψ at 2α), whose distance does not vanish (slope ≈ 0)."
     )
     options = DATA_OPTIONS
 
