@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
+from dln_verify.numeric._lazy import lazy_module
 from dln_verify.numeric.hyperbolic import scaled_cosh, scaled_sinh
 from dln_verify.numeric.validation import (
     as_finite_array,
@@ -35,6 +35,8 @@ from dln_verify.numeric.validation import (
     check_positive,
     check_regression_data,
 )
+
+_integrate = lazy_module("scipy.integrate")  # imported on first use
 
 __all__ = ["WeightDecayResult", "weight_decay_flow", "weight_decay_flow_uv", "MAX_EVALUATIONS"]
 
@@ -117,8 +119,9 @@ def _integrate(rhs, jac, z0, t_end, t_eval, method, rtol, atol, count, max_evalu
     """solve_ivp with an evaluation budget; returns (ok, message, states or None)."""
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            sol = solve_ivp(rhs, (0.0, float(t_end)), z0, method=method, t_eval=t_eval,
-                            rtol=rtol, atol=atol, **({"jac": jac} if jac is not None else {}))
+            sol = _integrate.solve_ivp(rhs, (0.0, float(t_end)), z0, method=method,
+                                       t_eval=t_eval, rtol=rtol, atol=atol,
+                                       **({"jac": jac} if jac is not None else {}))
         ys = sol.y.T if sol.y.size else np.empty((0, z0.size))
         return bool(sol.success) and ys.shape[0] == t_eval.size, str(sol.message), ys
     except _Budget:
