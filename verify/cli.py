@@ -183,14 +183,18 @@ def claim_options() -> dict[str, Option]:
 
 
 def _claim_params(options: dict[str, Option]) -> list[click.Option]:
+    """One click option per name; claims that explain it differently each keep their own text
+    (``--data`` means (X, y) regression data to some claims and ±1-labelled data to others)."""
     params = []
-    takers = {name: [c.id for c in registry.all_claims() if name in c.options]
-              for name in options}
     for name, opt in options.items():
+        texts: dict[str, list[str]] = {}
+        for claim in registry.all_claims():
+            if name in claim.options:
+                texts.setdefault(claim.options[name].help, []).append(claim.id)
+        help_text = "; ".join(f"{text} [{', '.join(ids)}]" for text, ids in texts.items())
         params.append(click.Option(
             [opt.flag, name], type=_CLICK_TYPES[opt.type], multiple=True,
-            metavar=opt.metavar or name.upper(),
-            help=f"{opt.help} [{', '.join(takers[name])}]"))
+            metavar=opt.metavar or name.upper(), help=help_text))
     return params
 
 
