@@ -1,4 +1,4 @@
-"""Tests of the certified Lasso solver (numeric/convex/lasso.py).
+"""Tests of the certified Lasso solver (numeric/convex/weighted_lasso.py).
 
 Expected values come from closed forms (orthogonal designs), hand-written KKT conditions, an
 independent FISTA implementation (numeric/convex/references.lasso) and scipy's NNLS.
@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from dln_verify.numeric.convex.lasso import lasso_kkt_residual, lasso_objective, solve_lasso
 from dln_verify.numeric.convex.references import lasso as fista_lasso
+from dln_verify.numeric.convex.weighted_lasso import (
+    lasso_kkt_residual,
+    lasso_objective,
+    solve_lasso,
+)
 
 
 def _orthogonal_design(rng, n, d):

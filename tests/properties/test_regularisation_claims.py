@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from dln_verify.numeric.convex.lasso import solve_lasso
+from dln_verify.numeric.convex.weighted_lasso import solve_lasso
 from dln_verify.numeric.instances import Instance
 from dln_verify.verify import registry
 from dln_verify.verify.claim import Prediction, Simulation

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from dln_verify.numeric.convex.lasso import lasso_kkt_residual, solve_lasso
+from dln_verify.numeric.convex.weighted_lasso import lasso_kkt_residual, solve_lasso
 from dln_verify.numeric.instances import Instance, load_data
 from dln_verify.numeric.label_noise import label_noise_gd
 from dln_verify.numeric.validation import check_in_range

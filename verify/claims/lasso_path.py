@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dln_verify.numeric.convex.lasso import lasso_objective, solve_lasso
+from dln_verify.numeric.convex.weighted_lasso import lasso_objective, solve_lasso
 from dln_verify.numeric.instances import Instance, as_generator
 from dln_verify.numeric.lasso_path_flow import lasso_path_flow
 from dln_verify.numeric.saddles import GeneralPositionError, lasso_homotopy

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from dln_verify.numeric.convex.implicit_bias import implicit_bias_solution
-from dln_verify.numeric.convex.lasso import solve_lasso
+from dln_verify.numeric.convex.weighted_lasso import solve_lasso
 from dln_verify.numeric.instances import Instance, sparse_regression
 from dln_verify.numeric.saddles import lasso_homotopy
 from dln_verify.numeric.validation import check_alpha, check_in_range
