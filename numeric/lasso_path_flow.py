@@ -28,7 +28,7 @@ import numpy as np
 from dln_verify.numeric._lazy import lazy_module
 from dln_verify.numeric.validation import as_finite_array, check_positive, check_regression_data
 
-_integrate = lazy_module("scipy.integrate")  # imported on first use
+_scipy_integrate = lazy_module("scipy.integrate")  # imported on first use
 
 __all__ = ["LassoPathFlowResult", "lasso_path_flow", "MAX_EVALUATIONS"]
 
@@ -169,7 +169,7 @@ def lasso_path_flow(X, y, b, c, epsilons, times, *, rtol: float = 1e-9, atol: fl
             count[0] = 0
             try:
                 with np.errstate(over="ignore", invalid="ignore"):
-                    sol = _integrate.solve_ivp(rhs, (0.0, float(times[-1])), np.zeros(n + d),
+                    sol = _scipy_integrate.solve_ivp(rhs, (0.0, float(times[-1])), np.zeros(n + d),
                                                method=meth, t_eval=times, rtol=rtol, atol=atol,
                                                jac=jac)
                 return bool(sol.success) and sol.y.shape[1] == m, str(sol.message), sol.y.T

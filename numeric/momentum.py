@@ -36,7 +36,7 @@ from dln_verify.numeric.validation import (
     check_regression_data,
 )
 
-_integrate = lazy_module("scipy.integrate")  # imported on first use
+_scipy_integrate = lazy_module("scipy.integrate")  # imported on first use
 
 __all__ = [
     "invariant_lambda",
@@ -556,7 +556,7 @@ def momentum_gradient_flow(
     t_eval = times if times[-1] == t_max else np.append(times, t_max)
     with progress_scope(t_max, "t", f"momentum gradient flow, λ = {lam:.3g}") as bar:
         # track_time reports the solver's t without touching what rhs returns
-        sol = _integrate.solve_ivp(track_time(rhs, bar), (0.0, t_max), state0, method=method,
+        sol = _scipy_integrate.solve_ivp(track_time(rhs, bar), (0.0, t_max), state0, method=method,
                                    t_eval=t_eval, events=crossing, rtol=rtol, atol=atol)
     crossed = bool(sol.t_events[0].size > 0)
     crossing_time = float(sol.t_events[0][0]) if crossed else None

@@ -30,7 +30,7 @@ from dln_verify.numeric.hyperbolic import scaled_cosh, scaled_sinh
 from dln_verify.numeric.progress import progress_scope, track_time
 from dln_verify.numeric.validation import as_finite_array, check_in_range, check_positive
 
-_integrate = lazy_module("scipy.integrate")  # imported on first use
+_scipy_integrate = lazy_module("scipy.integrate")  # imported on first use
 
 __all__ = [
     "DualFlow",
@@ -228,7 +228,7 @@ def integrate_dual_flow(
             np.errstate(over="ignore", invalid="ignore"):
         # track_time reports the solver's τ without touching what rhs returns (rhs itself
         # when nobody listens)
-        sol = _integrate.solve_ivp(track_time(rhs, bar), (0.0, tau_max), np.zeros(n),
+        sol = _scipy_integrate.solve_ivp(track_time(rhs, bar), (0.0, tau_max), np.zeros(n),
                                    method="Radau", jac=jac, rtol=rtol, atol=atol,
                                    dense_output=True)
     elapsed = time.perf_counter() - start

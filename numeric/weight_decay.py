@@ -36,7 +36,7 @@ from dln_verify.numeric.validation import (
     check_regression_data,
 )
 
-_integrate = lazy_module("scipy.integrate")  # imported on first use
+_scipy_integrate = lazy_module("scipy.integrate")  # imported on first use
 
 __all__ = ["WeightDecayResult", "weight_decay_flow", "weight_decay_flow_uv", "MAX_EVALUATIONS"]
 
@@ -119,7 +119,7 @@ def _integrate(rhs, jac, z0, t_end, t_eval, method, rtol, atol, count, max_evalu
     """solve_ivp with an evaluation budget; returns (ok, message, states or None)."""
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            sol = _integrate.solve_ivp(rhs, (0.0, float(t_end)), z0, method=method,
+            sol = _scipy_integrate.solve_ivp(rhs, (0.0, float(t_end)), z0, method=method,
                                        t_eval=t_eval, rtol=rtol, atol=atol,
                                        **({"jac": jac} if jac is not None else {}))
         ys = sol.y.T if sol.y.size else np.empty((0, z0.size))
