@@ -67,13 +67,20 @@ def alphas_option(alpha: float | None, default: Sequence[float], low: float, hig
     return [check_in_range(alpha, f"alpha ({convention})", low, high)]
 
 
-def gaussian_instance(seed: int, n: int, d: int, name: str, **params) -> Instance:
-    """An :class:`Instance` on :func:`~dln_verify.numeric.instances.gaussian_regression` data.
+def gaussian_instance(seed: int, n: int, d: int, name: str, data=None, **params) -> Instance:
+    """An :class:`Instance` on :func:`~dln_verify.numeric.instances.gaussian_regression` data,
+    or on the user's ``data`` (see :func:`regression_data`) when given.
 
     Examples
     --------
     >>> gaussian_instance(0, 4, 8, "toy", alpha=0.1).params["alpha"]
     0.1
+    >>> import numpy as np
+    >>> gaussian_instance(0, 4, 8, "toy", data=(np.eye(2, 3), [1.0, 2.0])).name
+    'user data arrays'
     """
-    X, y = gaussian_regression(n, d, seed)
+    if data is not None:
+        X, y, name = regression_data(seed, n, d, data)
+    else:
+        X, y = gaussian_regression(n, d, seed)
     return Instance(X=X, y=y, seed=seed, params=params, name=name)

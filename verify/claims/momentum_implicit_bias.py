@@ -34,7 +34,7 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import identity_scatter, relative_error
-from dln_verify.verify.inputs import gaussian_instance
+from dln_verify.verify.inputs import DATA_OPTIONS, gaussian_instance
 
 __all__ = ["MomentumImplicitBias"]
 
@@ -65,6 +65,7 @@ class MomentumImplicitBias(Claim):
     reference = papazov2024("implicit regularisation of MGF (theorem no. unverified; exact "
                             "form with β̃₀ derived in docs/theory/regression.md §5.3)")
     kind = "tight"
+    options = DATA_OPTIONS
     statement = (
         r"For the momentum gradient flow $\lambda\ddot w + \dot w + \nabla F(w) = 0$ from rest "
         r"on $\beta = u\odot v$, $u_0=\sqrt2\alpha$, $v_0 = 0$, with $s = u+v$, $d = u-v$ "
@@ -96,7 +97,7 @@ class MomentumImplicitBias(Claim):
     def default_instance(self, seed: int = 0, profile: str = "quick", **options: Any) -> Instance:
         lams = [0.05, 0.2, 0.5] if profile == "quick" else [0.02, 0.05, 0.1, 0.2, 0.35, 0.5]
         return gaussian_instance(seed, 20, 40, "gaussian_regression(n=20, d=40)",
-                                  alpha=0.3, lams=lams, horizon=1500.0)
+                                 options.get("data"), alpha=0.3, lams=lams, horizon=1500.0)
 
     def instances(self):
         """Instances with α ∈ [0.2, 0.5], λ ∈ [0.05, 0.5] (inside the range of

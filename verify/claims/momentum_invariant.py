@@ -31,7 +31,7 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import loglog_slope
-from dln_verify.verify.inputs import gaussian_instance
+from dln_verify.verify.inputs import DATA_OPTIONS, gaussian_instance
 
 __all__ = ["MomentumInvariant"]
 
@@ -67,6 +67,7 @@ class MomentumInvariant(Claim):
     reference = papazov2024("Sec. 3, momentum gradient flow and λ = γ/(1−β)² (theorem no. "
                             "unverified)")
     kind = "order"
+    options = DATA_OPTIONS
     statement = (
         r"Heavy ball $w_{k+1} = w_k - \gamma\nabla F(w_k) + \beta_m (w_k - w_{k-1})$ on the "
         r"DLN $\beta = u\odot v$ follows the momentum gradient flow "
@@ -101,7 +102,7 @@ class MomentumInvariant(Claim):
         if profile == "thorough":
             momenta = [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
         return gaussian_instance(
-            seed, 20, 40, "gaussian_regression(n=20, d=40)",
+            seed, 20, 40, "gaussian_regression(n=20, d=40)", options.get("data"),
             alpha=0.1, lam=0.5, momenta=momenta, horizon=20.0, n_times=201,
             pairing_momentum=0.9,
         )

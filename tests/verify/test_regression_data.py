@@ -1,0 +1,46 @@
+"""Own regression data (``--data FILE.npz`` with X, y) for the momentum claims.
+
+The other regression claims have their own ``--data`` tests; these two gained the option last.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dln_verify.verify.cli import main
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    out, err = capsys.readouterr()
+    return info.value.code, out, err
+
+
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory):
+    rng = np.random.default_rng(11)
+    path = tmp_path_factory.mktemp("data") / "gauss.npz"
+    np.savez(path, X=rng.standard_normal((10, 20)), y=rng.standard_normal(10))
+    return path
+
+
+@pytest.mark.parametrize("claim_id", ["momentum-invariant", "momentum-implicit-bias"])
+def test_momentum_claims_check_the_users_data(claim_id, npz, capsys):
+    code, out, err = run(["check", claim_id, "--data", str(npz), "--json", "-q"], capsys)
+    assert code == 0, err
+    record = json.loads(out.strip().splitlines()[0])
+    assert record["status"] == "pass" and all(c["rejected"] for c in record["controls"])
+    params = record["parameters"]
+    assert params["generator"] == f"user data {npz}" and (params["n"], params["d"]) == (10, 20)
+
+
+def test_momentum_claims_refuse_bad_data(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, X=np.ones((3, 5)), y=np.array([1.0, np.nan, 2.0]))
+    code, _, err = run(["check", "momentum-invariant", "--data", str(bad)], capsys)
+    assert code == 2 and "--data" in err
+    assert len(err.strip().splitlines()) == 1
