@@ -1,6 +1,6 @@
-"""Own regression data (``--data FILE.npz`` with X, y) for the momentum claims.
+"""Own regression data (``--data FILE.npz`` with X, y) for the momentum claims and saddle-to-saddle.
 
-The other regression claims have their own ``--data`` tests; these two gained the option last.
+The other regression claims have their own ``--data`` tests; these three gained the option last.
 """
 
 from __future__ import annotations
@@ -44,3 +44,25 @@ def test_momentum_claims_refuse_bad_data(tmp_path, capsys):
     code, _, err = run(["check", "momentum-invariant", "--data", str(bad)], capsys)
     assert code == 2 and "--data" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_saddle_to_saddle_on_the_users_data(tmp_path, capsys):
+    """Data meeting the path conditions pass; data violating one are inconclusive (exit 3) with
+    the data-derived reason, before any simulation, and are never redrawn."""
+    from dln_verify.verify.claims.saddle_to_saddle import saddle_instance
+
+    good = saddle_instance(3)
+    path = tmp_path / "saddle.npz"
+    np.savez(path, X=good.X, y=good.y)
+    code, out, err = run(["check", "saddle-to-saddle", "--data", str(path), "--json", "-q"],
+                         capsys)
+    assert code == 0, err
+    assert json.loads(out)["status"] == "pass"
+    rng = np.random.default_rng(2)
+    generic = tmp_path / "generic.npz"
+    np.savez(generic, X=rng.standard_normal((4, 8)), y=rng.standard_normal(4))
+    code, out, _ = run(["check", "saddle-to-saddle", "--data", str(generic), "--json", "-q"],
+                       capsys)
+    record = json.loads(out)
+    assert code == 3 and record["status"] == "inconclusive"
+    assert "dual margin" in record["message"] and "< 0.04" in record["message"]

@@ -39,6 +39,7 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import loglog_slope
+from dln_verify.verify.inputs import DATA_OPTIONS, regression_data
 
 __all__ = ["SaddleToSaddle", "saddle_instance", "lambda_grid", "remainder_amplitude",
            "remainder_exponent"]
@@ -219,6 +220,29 @@ def _path_ok(X: np.ndarray, y: np.ndarray) -> tuple[bool, Any]:
     return bool(ok), path
 
 
+def user_data_obstacle(path) -> str:
+    """Why the user's data put the check out of reach ('' when they do not), from the limit path.
+
+    The default instances are redrawn until they meet these conditions (:func:`saddle_instance`);
+    a user's data are never redrawn, so a violated one makes the check inconclusive before any
+    simulation: every plateau at least ``MIN_PLATEAU`` long (the jump-time resolution), every
+    inactive coordinate's dual at least ``MIN_MARGIN`` from ±1 (the finite-α leakage bound of
+    docs/theory/classification.md §2.4), the last jump before ``MAX_JUMP_TIME``. A path without a
+    deactivation is admitted (that condition only makes the default draws exercise every branch).
+    """
+    lengths = np.diff(path.times)
+    if lengths.size and lengths.min() < MIN_PLATEAU:
+        return (f"a plateau of the limit path lasts {lengths.min():.3g} < {MIN_PLATEAU:g} in "
+                "rescaled time: jump times cannot be resolved at the α grid")
+    margin = float(np.min(path.dual_margins()))
+    if margin < MIN_MARGIN:
+        return (f"dual margin {margin:.3g} < {MIN_MARGIN:g}: an inactive coordinate sits too "
+                "close to activating for the finite-α grid (docs/theory/classification.md §2.4)")
+    if path.times[-1] > MAX_JUMP_TIME:
+        return f"last jump at {path.times[-1]:.3g} > {MAX_JUMP_TIME:g} (flow horizon)"
+    return ""
+
+
 def saddle_instance(seed: int = 0, n: int = 4, d: int = 8, sparsity: int = 2,
                     noise: float = 0.3, max_draws: int = 5000,
                     grid_factors: tuple[float, ...] = GRID_FACTORS) -> Instance:
@@ -296,6 +320,7 @@ class SaddleToSaddle(Claim):
         r"$|\hat t_k-t_k| = C_k/\log(1/\alpha)+o(1/\log(1/\alpha))$."
     )
     kind = "order"
+    options = DATA_OPTIONS
     tolerances = (
         Tolerance("unresolved_jumps", "==", 0,
                   "every predicted jump must be detected at every λ of the grid"),
@@ -341,9 +366,14 @@ class SaddleToSaddle(Claim):
         "(docs/theory/classification.md §2.4)."
     )
 
-    def default_instance(self, seed: int = 0, profile: str = "quick", **options: Any) -> Instance:
-        return saddle_instance(
-            seed, grid_factors=GRID_FACTORS_THOROUGH if profile == "thorough" else GRID_FACTORS)
+    def default_instance(self, seed: int = 0, profile: str = "quick", data=None,
+                         **options: Any) -> Instance:
+        factors = GRID_FACTORS_THOROUGH if profile == "thorough" else GRID_FACTORS
+        if data is not None:  # never redrawn: the rule of user_data_obstacle decides in simulate
+            X, y, name = regression_data(seed, 4, 8, data)
+            return Instance(X=X, y=y, seed=seed, params={"grid_factors": list(factors),
+                                                         "user_data": True}, name=name)
+        return saddle_instance(seed, grid_factors=factors)
 
     def instances(self):
         """Seeds of :func:`saddle_instance` (general position a.s., with a deactivation)."""
@@ -368,6 +398,10 @@ class SaddleToSaddle(Claim):
 
     def simulate(self, instance: Instance) -> Simulation:
         path = saddle_to_saddle(instance.X, instance.y)
+        if instance.params.get("user_data"):
+            obstacle = user_data_obstacle(path)
+            if obstacle:
+                return Simulation({}, inconclusive=True, info={"reason": obstacle})
         horizon = float(path.times[-1] + max(1.0, 0.5 * path.times[-1]))
         factors = tuple(instance.params.get("grid_factors", GRID_FACTORS))
         X = np.asarray(instance.X, dtype=float)
