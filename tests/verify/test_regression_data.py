@@ -1,6 +1,7 @@
-"""Own regression data (``--data FILE.npz`` with X, y) for the momentum claims and saddle-to-saddle.
+"""Own regression data (``--data FILE.npz`` with X, y) for gf-limits, the momentum claims and
+saddle-to-saddle.
 
-The other regression claims have their own ``--data`` tests; these three gained the option last.
+The other regression claims have their own ``--data`` tests; these four gained the option last.
 """
 
 from __future__ import annotations
@@ -66,3 +67,23 @@ def test_saddle_to_saddle_on_the_users_data(tmp_path, capsys):
     record = json.loads(out)
     assert code == 3 and record["status"] == "inconclusive"
     assert "dual margin" in record["message"] and "< 0.04" in record["message"]
+
+
+def test_gf_limits_on_the_users_data(tmp_path, capsys):
+    """An exact-recovery design passes on both regimes; generic data, whose ℓ1 certificate has
+    a small margin δ', are inconclusive (the rich rate is not visible on the α grid)."""
+    from dln_verify.numeric.instances import as_generator, sparse_regression
+
+    X, y, _ = sparse_regression(40, 100, 4, as_generator(7))
+    path = tmp_path / "sparse.npz"
+    np.savez(path, X=X, y=y)
+    code, out, err = run(["check", "gf-limits", "--data", str(path), "--json", "-q"], capsys)
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["status"] == "pass" and all(c["rejected"] for c in record["controls"])
+    rng = np.random.default_rng(11)
+    generic = tmp_path / "generic.npz"
+    np.savez(generic, X=rng.standard_normal((10, 20)), y=rng.standard_normal(10))
+    code, out, _ = run(["check", "gf-limits", "--data", str(generic), "--json", "-q"], capsys)
+    record = json.loads(out)
+    assert code == 3 and record["status"] == "inconclusive" and "δ'" in record["message"]

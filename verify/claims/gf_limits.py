@@ -32,6 +32,7 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import loglog_slope, relative_error
+from dln_verify.verify.inputs import DATA_OPTIONS, regression_data
 
 __all__ = ["GFLimits"]
 
@@ -87,6 +88,15 @@ def l1_dual_margin(X, beta_l1) -> dict:
             "accepted": bool(res.status == 0 and eq <= 1e-9), "status": str(res.message)}
 
 
+#: α = √2·w±(0) for Woodworth's w±(0) ∈ {1, 2, 4, 8} (kernel) and {1e-1, …, 1e-4} (rich)
+KERNEL_ALPHAS = [float(np.sqrt(2.0) * w) for w in (1.0, 2.0, 4.0, 8.0)]
+RICH_ALPHAS = [float(np.sqrt(2.0) * w) for w in (1e-1, 1e-2, 1e-3, 1e-4)]
+#: the user's data must put the off-support coordinates at ≤ e^{-2} of their O(1) size at the
+#: largest α of the rich fit, δ'·ln(1/α₁²) ≥ 2 (docs/theory/regression.md §1.4), else the rate
+#: is not visible on the α grid and the check is inconclusive (the default design is drawn with
+#: δ'·ln(1/α₁²) ≈ 3–6)
+MIN_RICH_DECAY = 2.0
+
 class GFLimits(Claim):
     """Kernel (α → ∞) and rich (α → 0) limits of the gradient-flow solution.
 
@@ -101,6 +111,7 @@ class GFLimits(Claim):
     title = "Kernel regime (min-ℓ2, rate α⁻⁴) and rich regime (min-ℓ1)"
     reference = WOODWORTH2020
     kind = "order"
+    options = DATA_OPTIONS
     statement = r"""
 As $\alpha\to\infty$, $\|\beta_\alpha - \beta_{\ell_2}\| = O(\alpha^{-4})$ where
 $\beta_{\ell_2} = X^+y$ (kernel regime; $q(z) = z^2/4 - z^4/192 + \dots$). As $\alpha\to 0$,
@@ -138,14 +149,17 @@ $O(1/\ln(1/\alpha^2))$ correction of the exponent.
         "non-increasing (docs/theory/regression.md §1.4)."
     )
 
-    def default_instance(self, seed=0, profile="quick", **options):
+    def default_instance(self, seed=0, profile="quick", data=None, **options):
+        if data is not None:  # the user's data serve both regimes and are never redrawn
+            X, y, name = regression_data(seed, 20, 50, data)
+            params = {"alpha_kernel": list(KERNEL_ALPHAS), "alpha_rich": list(RICH_ALPHAS),
+                      "rich_design": "the same user data", "user_data": True}
+            return Instance(X, y, seed, params, name=name, extra={"X_rich": X, "y_rich": y})
         X, y = gaussian_regression(20, 50, seed)
         Xs, ys, beta_star = sparse_regression(40, 100, 4, as_generator(seed + 7))
-        # α = √2·w±(0) for Woodworth's w±(0) ∈ {1, 2, 4, 8} and {1e-1, …, 1e-4}
-        kernel = [float(np.sqrt(2.0) * w) for w in (1.0, 2.0, 4.0, 8.0)]
-        rich = [float(np.sqrt(2.0) * w) for w in (1e-1, 1e-2, 1e-3, 1e-4)]
-        return Instance(X, y, seed, {"alpha_kernel": kernel, "alpha_rich": rich,
-                                     "rich_design": "n=40, d=100, 4-sparse ±1"},
+        params = {"alpha_kernel": list(KERNEL_ALPHAS), "alpha_rich": list(RICH_ALPHAS),
+                  "rich_design": "n=40, d=100, 4-sparse ±1"}
+        return Instance(X, y, seed, params,
                         name="gaussian X, generic y; plus an exact-recovery design",
                         extra={"X_rich": Xs, "y_rich": ys, "beta_star": beta_star})
 
@@ -183,6 +197,14 @@ $O(1/\ln(1/\alpha^2))$ correction of the exponent.
                 "reason": f"the ℓ1 dual certificate's margin δ' = {margin:.2e} is not > "
                           f"{MIN_DUAL_MARGIN:g}: the ℓ1 solution is not certified unique and the "
                           "rate α^{2δ'} does not apply"})
+        if instance.params.get("user_data"):
+            log_scale = float(np.log(1.0 / instance.params["alpha_rich"][-3] ** 2))
+            if margin * log_scale < MIN_RICH_DECAY:
+                return Simulation({}, inconclusive=True, info={
+                    "reason": f"δ'·ln(1/α₁²) = {margin:.3g}·{log_scale:.3g} = "
+                              f"{margin * log_scale:.3g} < {MIN_RICH_DECAY:g}: on these data the "
+                              "rich rate α^{2δ'} is not yet visible at the α grid "
+                              "(docs/theory/regression.md §1.4)"})
         kernel = [gradient_flow_dual(instance.X, instance.y, a, t_max=1e4)
                   for a in instance.params["alpha_kernel"]]
         Xs, ys = instance.extra["X_rich"], instance.extra["y_rich"]
