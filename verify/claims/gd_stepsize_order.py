@@ -64,13 +64,15 @@ class GDStepsizeOrder(Claim):
         Tolerance("slope_error", "<=", 0.25,
                   "|fitted log-log slope − 1| on γ_top·{1, ½, ¼}: the next-order term gives "
                   "slope − 1 ≈ 0.54·ργ_top with ρ = c₂/c₁; the expansion is in γS along the run, "
-                  "≲ γ_top·S(w₀) = 0.4, so ≤ 0.54·0.4 ≈ 0.22 (docs/theory/discrete.md §5)"),
+                  "≲ γ_top·max(S(w₀), S(w_GF)) = 0.4, so ≤ 0.54·0.4 ≈ 0.22 "
+                  "(docs/theory/discrete.md §5)"),
         Tolerance("max_residual", "<=", 1e-10,
                   "each run must have reached the interpolating set (10x its stopping rule)"),
     )
     tolerance_note = (
         "The band comes from the size of the next-order term on the grid; the grid is placed "
-        "relative to 2/S(w₀), the stability scale at the initialisation "
+        "relative to 2/max(S(w₀), S(w_GF)), the stability scale at the initialisation and at the "
+        "gradient-flow limit "
         "(docs/theory/discrete.md §5). Controls: slope 2 (a quadratic law) and a wrong GF "
         "limit (ψ at 2α), whose distance does not vanish (slope ≈ 0)."
     )
@@ -111,10 +113,15 @@ class GDStepsizeOrder(Claim):
         X, y, a = instance.X, instance.y, instance.params["alpha"]
         u0, v0 = uv_init(a, instance.d)
         S0 = sharpness_uv(X, y, u0, v0)
-        gams = TOP_FRACTION * (2.0 / S0) * 2.0 ** -np.arange(N_GRID)
+        # the sharpness at the gradient-flow limit (from the data: argmin ψ_α put on the flow's
+        # invariant u² − v² = 2α²) can be far above S(w₀); the grid must be small against both
+        beta_gf = implicit_bias_solution(X, y, a).beta
+        u_gf = np.sqrt(a**2 + np.sqrt(a**4 + beta_gf**2))
+        S_gf = sharpness_uv(X, y, u_gf, beta_gf / u_gf)
+        gams = TOP_FRACTION * (2.0 / max(S0, S_gf)) * 2.0 ** -np.arange(N_GRID)
         res = gradient_descent(X, y, u0, v0, gams, MAX_STEPS, tol=STOP_TOL,
                                record_every=MAX_STEPS)
-        out = {"gammas": gams, "S0": S0, "res": res}
+        out = {"gammas": gams, "S0": S0, "S_gf": S_gf, "res": res}
         self._cache = {key: (instance, out)}
         return out
 
