@@ -102,13 +102,12 @@ def register(cls: type[Claim], *, source: str = "python") -> type[Claim]:
 
 def claims_in_module(module: ModuleType) -> list[type[Claim]]:
     """Concrete :class:`Claim` subclasses with an ``id`` defined in ``module`` (source order)."""
-    found = []
-    for _, obj in inspect.getmembers(module, inspect.isclass):
-        if (issubclass(obj, Claim) and obj.__module__ == module.__name__
-                and not inspect.isabstract(obj) and isinstance(getattr(obj, "id", None), str)):
-            found.append(obj)
-    found.sort(key=lambda c: inspect.getsourcelines(c)[1])
-    return found
+    # a module's namespace keeps definition order, so no source needs to be read (reading it
+    # with inspect.getsourcelines compiled every claim file and cost half of 'dln-verify list')
+    return [obj for obj in vars(module).values()
+            if inspect.isclass(obj) and issubclass(obj, Claim)
+            and obj.__module__ == module.__name__ and not inspect.isabstract(obj)
+            and isinstance(getattr(obj, "id", None), str)]
 
 
 def _discover_builtin() -> None:
