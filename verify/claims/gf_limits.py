@@ -32,7 +32,7 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import loglog_slope, relative_error
-from dln_verify.verify.inputs import DATA_OPTIONS, regression_data
+from dln_verify.verify.inputs import DATA_OPTION, regression_data
 
 __all__ = ["GFLimits"]
 
@@ -111,7 +111,7 @@ class GFLimits(Claim):
     title = "Kernel regime (min-ℓ2, rate α⁻⁴) and rich regime (min-ℓ1)"
     reference = WOODWORTH2020
     kind = "order"
-    options = DATA_OPTIONS
+    options = {"data": DATA_OPTION}  # --alpha is not an input of this claim
     statement = r"""
 As $\alpha\to\infty$, $\|\beta_\alpha - \beta_{\ell_2}\| = O(\alpha^{-4})$ where
 $\beta_{\ell_2} = X^+y$ (kernel regime; $q(z) = z^2/4 - z^4/192 + \dots$). As $\alpha\to 0$,

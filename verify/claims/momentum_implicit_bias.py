@@ -34,7 +34,7 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import identity_scatter, relative_error
-from dln_verify.verify.inputs import DATA_OPTIONS, gaussian_instance
+from dln_verify.verify.inputs import DATA_OPTION, gaussian_instance
 
 __all__ = ["MomentumImplicitBias"]
 
@@ -65,7 +65,7 @@ class MomentumImplicitBias(Claim):
     reference = papazov2024("implicit regularisation of MGF (theorem no. unverified; exact "
                             "form with β̃₀ derived in docs/theory/regression.md §5.3)")
     kind = "tight"
-    options = DATA_OPTIONS
+    options = {"data": DATA_OPTION}  # --alpha is not an input of this claim
     statement = (
         r"For the momentum gradient flow $\lambda\ddot w + \dot w + \nabla F(w) = 0$ from rest "
         r"on $\beta = u\odot v$, $u_0=\sqrt2\alpha$, $v_0 = 0$, with $s = u+v$, $d = u-v$ "

@@ -31,7 +31,7 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import loglog_slope
-from dln_verify.verify.inputs import DATA_OPTIONS, gaussian_instance
+from dln_verify.verify.inputs import DATA_OPTION, gaussian_instance
 
 __all__ = ["MomentumInvariant"]
 
@@ -67,7 +67,7 @@ class MomentumInvariant(Claim):
     reference = papazov2024("Sec. 3, momentum gradient flow and λ = γ/(1−β)² (theorem no. "
                             "unverified)")
     kind = "order"
-    options = DATA_OPTIONS
+    options = {"data": DATA_OPTION}  # --alpha is not an input of this claim
     statement = (
         r"Heavy ball $w_{k+1} = w_k - \gamma\nabla F(w_k) + \beta_m (w_k - w_{k-1})$ on the "
         r"DLN $\beta = u\odot v$ follows the momentum gradient flow "

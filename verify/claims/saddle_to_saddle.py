@@ -39,7 +39,7 @@ from dln_verify.verify.claim import (
     Tolerance,
 )
 from dln_verify.verify.compare import loglog_slope
-from dln_verify.verify.inputs import DATA_OPTIONS, regression_data
+from dln_verify.verify.inputs import DATA_OPTION, regression_data
 
 __all__ = ["SaddleToSaddle", "saddle_instance", "lambda_grid", "remainder_amplitude",
            "remainder_exponent"]
@@ -320,7 +320,7 @@ class SaddleToSaddle(Claim):
         r"$|\hat t_k-t_k| = C_k/\log(1/\alpha)+o(1/\log(1/\alpha))$."
     )
     kind = "order"
-    options = DATA_OPTIONS
+    options = {"data": DATA_OPTION}  # --alpha is not an input of this claim
     tolerances = (
         Tolerance("unresolved_jumps", "==", 0,
                   "every predicted jump must be detected at every λ of the grid"),
