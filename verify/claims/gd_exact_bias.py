@@ -80,6 +80,7 @@ def run_in_chunks(X, y, alpha, gammas, batch_size, seeds, max_steps=MAX_STEPS):
     alpha2 = np.asarray(alpha, dtype=float) ** 2
     res = None
     gain_trace = []
+    lost = False
     while True:
         res = gradient_descent(X, y, U, V, gammas, CHUNK, batch_size=batch_size, rng=gens,
                                tol=STOP_TOL, record_every=CHUNK)
@@ -98,12 +99,14 @@ def run_in_chunks(X, y, alpha, gammas, batch_size, seeds, max_steps=MAX_STEPS):
         if np.all(res.converged | res.diverged) or np.max(steps) >= max_steps:
             break
         if np.any(U + V == 0) or np.any(U - V == 0):  # u ± v below the float64 spacing of u
+            lost = True
             break
     zeta0 = np.log(np.abs(u0 + v0)) - np.log(np.abs(u0 - v0))
     alpha_inf = np.sqrt(alpha2) * np.exp(-0.5 * gain)
     return {"beta": U * V, "u": U, "v": V, "alpha_inf": alpha_inf,
             "reference": alpha_inf**2 * np.sinh(zeta0 + delta), "gain": gain,
             "invariant_error": inv_err, "steps": steps, "max_steps": max_steps,
+            "lost_precision": lost,
             "converged": res.converged,
             "diverged": res.diverged, "message": res.message,
             "residual": np.linalg.norm((U * V) @ X.T - y, axis=1) / np.linalg.norm(y)}
@@ -287,9 +290,12 @@ class GDExactBias(Claim):
                     f"{r['message'][b]}")})
             if not np.all(r["converged"]):
                 b = int(np.argmin(r["converged"]))
+                why = ("stopped: u ± v fell below the float64 spacing of u (a gain of "
+                       f"{float(np.max(r['gain'][b])):.3g}; docs/theory/discrete.md §1.4)"
+                       if r["lost_precision"] else f"budget {r['max_steps']} spent")
                 return Simulation({}, inconclusive=True, info={**info, "reason": (
-                    f"{alg['label']} at γ = {alg['gammas'][b]:.4g}: {r['steps'][b]} steps "
-                    f"spent (budget {r['max_steps']}) with relative residual "
+                    f"{alg['label']} at γ = {alg['gammas'][b]:.4g}: {why} after "
+                    f"{r['steps'][b]} steps with relative residual "
                     f"{r['residual'][b]:.2e} > {STOP_TOL:g}")})
         inv = max(alg["runs"]["invariant_error"] for alg in runs["algorithms"])
         res = max(float(np.max(alg["runs"]["residual"])) for alg in runs["algorithms"])
