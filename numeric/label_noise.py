@@ -87,6 +87,33 @@ def _numba_kernel():
         return None
 
     @numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
+    def step(u, v, m, g, gamma, squared, un, vn, blowup, alive, diverged, acc, accumulate):
+        """Run m takes the step with gradient g, or is frozen as diverged; then averaged."""
+        d = u.shape[1]
+        ok = True
+        for j in range(d):
+            if squared:
+                un[j] = u[m, j] - 2.0 * gamma * u[m, j] * g[j]
+                bj = un[j] * un[j]
+            else:
+                un[j] = u[m, j] - gamma * v[m, j] * g[j]
+                vn[j] = v[m, j] - gamma * u[m, j] * g[j]
+                bj = un[j] * vn[j]
+            if not (np.isfinite(bj) and abs(bj) <= blowup):
+                ok = False
+        if not ok:
+            alive[m] = False
+            diverged[m] = True
+            return
+        for j in range(d):
+            u[m, j] = un[j]
+            if not squared:
+                v[m, j] = vn[j]
+        if accumulate:
+            for j in range(d):
+                acc[m, j] += u[m, j] * u[m, j] if squared else u[m, j] * v[m, j]
+
+    @numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
     def run(u, v, X, y, eps, rows, gamma, delta, squared, alive, diverged, acc, k0, burn,
             blowup):
         S, B, b = rows.shape
@@ -115,28 +142,8 @@ def _numba_kernel():
                     for q in range(b):
                         s += r[q] * X[rows[k, m, q], j]
                     g[j] = s / b
-                ok = True
-                for j in range(d):
-                    if squared:
-                        un[j] = u[m, j] - 2.0 * gamma * u[m, j] * g[j]
-                        bj = un[j] * un[j]
-                    else:
-                        un[j] = u[m, j] - gamma * v[m, j] * g[j]
-                        vn[j] = v[m, j] - gamma * u[m, j] * g[j]
-                        bj = un[j] * vn[j]
-                    if not (np.isfinite(bj) and abs(bj) <= blowup):
-                        ok = False
-                if not ok:
-                    alive[m] = False
-                    diverged[m] = True
-                    continue
-                for j in range(d):
-                    u[m, j] = un[j]
-                    if not squared:
-                        v[m, j] = vn[j]
-                if step_index > burn:
-                    for j in range(d):
-                        acc[m, j] += u[m, j] * u[m, j] if squared else u[m, j] * v[m, j]
+                step(u, v, m, g, gamma, squared, un, vn, blowup, alive, diverged, acc,
+                     step_index > burn)
 
     @numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
     def run_full(u, v, G, c, xi, gamma, squared, alive, diverged, acc, k0, burn, blowup):
@@ -157,28 +164,8 @@ def _numba_kernel():
                     for q in range(d):
                         s += G[j, q] * beta[q]
                     g[j] = s
-                ok = True
-                for j in range(d):
-                    if squared:
-                        un[j] = u[m, j] - 2.0 * gamma * u[m, j] * g[j]
-                        bj = un[j] * un[j]
-                    else:
-                        un[j] = u[m, j] - gamma * v[m, j] * g[j]
-                        vn[j] = v[m, j] - gamma * u[m, j] * g[j]
-                        bj = un[j] * vn[j]
-                    if not (np.isfinite(bj) and abs(bj) <= blowup):
-                        ok = False
-                if not ok:
-                    alive[m] = False
-                    diverged[m] = True
-                    continue
-                for j in range(d):
-                    u[m, j] = un[j]
-                    if not squared:
-                        v[m, j] = vn[j]
-                if step_index > burn:
-                    for j in range(d):
-                        acc[m, j] += u[m, j] * u[m, j] if squared else u[m, j] * v[m, j]
+                step(u, v, m, g, gamma, squared, un, vn, blowup, alive, diverged, acc,
+                     step_index > burn)
 
     _KERNEL = (run, run_full)
     return _KERNEL
