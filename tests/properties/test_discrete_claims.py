@@ -40,3 +40,13 @@ def test_gd_stepsize_order_on_drawn_instances(instance):
     evidence = ORDER.check_instance(instance)
     _assert_passes(evidence)
     assert abs(evidence.metrics["slope"] - 1.0) <= 0.25
+
+
+def test_gd_exact_bias_lowers_the_threshold_when_a_checked_run_diverges():
+    """Sweep seed 56: the search accepted γ_max at a residual of 1e-8, and SGD at 0.9 γ_max
+    diverged on its way to 1e-12; the diverged stepsize must lower the threshold."""
+    from dln_verify.verify.claims.gd_exact_bias import GDExactBias
+
+    ev = GDExactBias().check(seed=56)
+    assert ev.status == "pass", ev.message
+    assert any("lowered to" in line for line in ev.notes), ev.notes
