@@ -50,15 +50,13 @@ residuals, never by solver status.
 from __future__ import annotations
 
 import numbers
-import threading
 import warnings
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from dln_verify.numeric._lazy import lazy_module
+from dln_verify.numeric.array_cache import ArrayCache
 from dln_verify.numeric.convex.certificate import Certificate
 from dln_verify.numeric.convex.norms import power_of_two_scale, safe_norm
 from dln_verify.numeric.hyperbolic import asinh_ratio, scaled_cosh, scaled_sinh
@@ -356,9 +354,6 @@ _GRAM_RCOND_MIN = 1e-3
 #: |log2 max|X|| beyond which products with X are formed on exactly rescaled row blocks
 _DIRECT_SCALE_LIMIT = 64
 _CACHE_SIZE = 4
-_factor_cache: OrderedDict[int, tuple] = OrderedDict()
-_factor_lock = threading.Lock()
-_factor_stats = {"computed": 0, "reused": 0}
 
 
 def _scaled_matvec(X: np.ndarray, v: np.ndarray, k: int) -> np.ndarray:
@@ -461,56 +456,16 @@ def _compute_factor(X: np.ndarray) -> _DataFactor:
     return _DataFactor((n, d), kt, G, gram_k, None, None, Q)
 
 
-def _checksum(X: np.ndarray) -> np.ndarray:
-    """A cheap fingerprint of the contents of ``X`` (one matrix-vector product, n·d flops)."""
-    d = X.shape[1]
-    v = 1.0 + np.cos(0.7 * np.arange(d)) / 3.0
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        return X @ v
+_factor_cache: ArrayCache[_DataFactor] = ArrayCache(_compute_factor, size=_CACHE_SIZE)
+_factor_stats = _factor_cache.stats
 
 
 def _data_factor(X: np.ndarray) -> _DataFactor:
-    """The :class:`_DataFactor` of ``X``, reused while the same unchanged array is passed again.
-
-    A small cache (:data:`_CACHE_SIZE` entries) keyed by the array's identity, held through a
-    weak reference (an entry dies with its array), and checked against its shape, strides and a
-    content fingerprint (:func:`_checksum`), so that an array modified in place is refactored.
-    ValueError if ``X`` does not have full row rank.
+    """The :class:`_DataFactor` of ``X``, reused while the same unchanged array is passed again
+    (:class:`~dln_verify.numeric.array_cache.ArrayCache`: identity, weak reference, shape,
+    strides and a content fingerprint). ValueError if ``X`` does not have full row rank.
     """
-    key = id(X)
-    fp = None
-    with _factor_lock:
-        entry = _factor_cache.get(key)
-    if entry is not None:
-        ref, shape, strides, fp_old, factor = entry
-        if ref() is X and X.shape == shape and X.strides == strides:
-            fp = _checksum(X)
-            if np.array_equal(fp, fp_old):
-                with _factor_lock:
-                    _factor_cache.move_to_end(key)
-                    _factor_stats["reused"] += 1
-                return factor
-    factor = _compute_factor(X)
-    if fp is None:
-        fp = _checksum(X)
-    try:
-        ref = weakref.ref(X, lambda _r, k=key: _drop_factor(k, _r))
-    except TypeError:  # pragma: no cover - every ndarray supports weak references
-        return factor
-    with _factor_lock:
-        _factor_stats["computed"] += 1
-        _factor_cache[key] = (ref, X.shape, X.strides, fp, factor)
-        _factor_cache.move_to_end(key)
-        while len(_factor_cache) > _CACHE_SIZE:
-            _factor_cache.popitem(last=False)
-    return factor
-
-
-def _drop_factor(key: int, ref) -> None:
-    with _factor_lock:
-        entry = _factor_cache.get(key)
-        if entry is not None and entry[0] is ref:
-            del _factor_cache[key]
+    return _factor_cache.get(X)
 
 
 def _log_alpha(alpha, d: int) -> np.ndarray:

@@ -54,6 +54,7 @@ import numpy as np
 import sympy as sp
 
 import dln_verify.symbolic.potentials as _potentials
+from dln_verify.numeric.array_cache import ArrayCache
 from dln_verify.numeric.convex.certificate import Certificate
 from dln_verify.numeric.convex.norms import power_of_two_scale, safe_norm
 from dln_verify.numeric.validation import (
@@ -195,12 +196,22 @@ def _check_depth(depth) -> int:
     return int(depth)
 
 
-def _project_out_range(Xs: np.ndarray, v: np.ndarray) -> float:
+def _range_basis(X: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of ``range(Xᵀ)``: the reduced QR of ``(2^{-k} X)ᵀ``, with ``max|X|``
+    in ``2^k [0.5, 1)`` (an exact rescaling, so no square under- or overflows)."""
+    return np.linalg.qr(np.ldexp(X, -power_of_two_scale(X)).T)[0]
+
+
+#: the QR of each design, once per unchanged array (one certificate per α and control)
+_RANGE_BASIS: ArrayCache[np.ndarray] = ArrayCache(_range_basis, size=4)
+
+
+def _project_out_range(X: np.ndarray, v: np.ndarray) -> float:
     """``‖v − P_{range Xᵀ} v‖ / ‖v‖`` (reduced QR, projected twice)."""
     norm = float(safe_norm(v))
     if norm == 0.0:
         return 0.0
-    Q, _ = np.linalg.qr(Xs.T)
+    Q = _RANGE_BASIS.get(X)
     r = v / norm
     r = r - Q @ (Q.T @ r)
     r = r - Q @ (Q.T @ r)
@@ -320,7 +331,7 @@ def symbolic_optimality_residual(
         notes.append("grad psi(beta) = grad psi(reference) exactly (beta = reference): the "
                      "primal residual decides")
     else:
-        residual = _project_out_range(Xs, v)
+        residual = _project_out_range(X, v)
         floor = (float(safe_norm(err_b)) + float(safe_norm(err_0))) / vnorm + proj_floor
     tol = SAFETY_FACTOR * floor
     informative = tol <= MAX_INFORMATIVE_TOLERANCE
