@@ -1,6 +1,8 @@
-"""Claim ``eos-sharpness``: at every GD limit on ``u ⊙ v`` the sharpness obeys ``γ S ≤ 2``, and
-the limit just below the divergence threshold found by bisection sits at the edge of stability
-(Even, Pesme, Gunasekar & Flammarion, NeurIPS 2023, Sec. 5; ``docs/theory/eos.md``).
+"""Claim ``eos-sharpness``: at every GD limit on ``u ⊙ v``, up to the divergence threshold found by
+bisection, the sharpness obeys ``γ S ≤ 2`` (Even, Pesme, Gunasekar & Flammarion, NeurIPS 2023,
+Sec. 5; ``docs/theory/eos.md``). How close the limit just below the threshold comes to the edge
+``γS = 2`` is measured and reported (``edge_margin``), not decided: it is not a theorem (a drawn
+instance has ``γS = 1.85`` at the threshold, ``docs/theory/eos.md`` §3.5).
 
 Convention (``docs/theory/conventions.md``): ``β = u ⊙ v``, ``u₀ = √2 α``, ``v₀ = 0``,
 ``L(u, v) = ‖X(u ⊙ v) − y‖²/(2n)``, ``S = λ_max(∇²L(u, v))`` (closed form,
@@ -8,6 +10,8 @@ Convention (``docs/theory/conventions.md``): ``β = u ⊙ v``, ``u₀ = √2 α`
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -58,6 +62,8 @@ THRESHOLD = {"n_steps": 1_000, "tol": 1e-8, "rtol": 1e-2, "max_bisections": 3}
 #: that fails to reach tol within N steps has 2 − γS < ln(1/tol)/N, so γ_div S ≥ 2(1 − A)
 SLOW_ALLOWANCE = float(np.log(1.0 / THRESHOLD["tol"]) / (2.0 * THRESHOLD["n_steps"]))
 ALPHA_RANGE = (0.02, 1.0)
+#: a checked run that blows up lowers the threshold to its stepsize (at most this many times)
+THRESHOLD_LOWERINGS = 2
 
 
 def edge_band(gamma_max: float, gamma_diverge: float) -> float:
@@ -66,48 +72,39 @@ def edge_band(gamma_max: float, gamma_diverge: float) -> float:
 
 
 class EoSSharpness(Claim):
-    r"""``γ S(w_∞) ≤ 2`` at every GD limit, and ``γ S(w_∞) ≈ 2`` just below the threshold.
+    r"""``γ S(w_∞) ≤ 2`` at every GD limit up to the divergence threshold.
 
     Linear stability (Even, Pesme, Gunasekar & Flammarion, NeurIPS 2023, Sec. 5,
     arXiv:2302.08982; ``docs/theory/eos.md`` §1–§2): GD converges to a minimiser only if the top
-    eigenvalue ``S`` of the loss Hessian in ``(u, v)`` satisfies ``γS ≤ 2``. Edge of stability
-    (``docs/theory/eos.md`` §3): the divergence threshold found by bisection (with a step budget,
-    ``docs/theory/discrete.md`` §4) is where the limit loses linear stability, so at
-    ``γ = 0.99 γ_max`` the limit obeys ``2·0.99·(γ_max/γ_div)(1 − A) ≤ γS ≤ 2`` with ``A`` the
-    bracket's slow-convergence allowance.
+    eigenvalue ``S`` of the loss Hessian in ``(u, v)`` satisfies ``γS ≤ 2``. Checked at fractions
+    0.25 … 0.99 of the threshold found by bisection (``docs/theory/discrete.md`` §4), each limit
+    confirmed by a stability probe. Reported, not decided (``docs/theory/eos.md`` §3): the
+    edge margin ``γS − 2·0.99(γ_max/γ_div)(1 − A)`` at ``0.99 γ_max``.
     """
 
     id = "eos-sharpness"
-    title = "GD limits satisfy γS ≤ 2, with γS ≈ 2 just below the divergence threshold"
+    title = "GD limits satisfy γS ≤ 2 up to the divergence threshold (edge of stability)"
     reference = EVEN2023
     kind = "bound"
     statement = (
         r"For GD on $\beta = u\odot v$ from $u_0 = \sqrt2\alpha$, $v_0 = 0$ converging to "
-        r"$w_\infty(\gamma)$: $\gamma\,S(w_\infty) \le 2$ with "
-        r"$S = \lambda_{\max}(\nabla^2_{(u,v)} L)$; and just below the divergence threshold "
-        r"$[\gamma_{\max}, \gamma_{\rm div}]$ found by bisection, at $\gamma = 0.99\gamma_{\max}$: "
-        r"$2\cdot 0.99\,(\gamma_{\max}/\gamma_{\rm div})(1 - A) \le \gamma\,S(w_\infty) \le 2$, "
-        r"$A = \ln(1/\mathrm{tol})/(2N)$ the slow-convergence allowance of a search with "
-        r"$N$ steps per trial."
+        r"$w_\infty(\gamma)$, for every $\gamma$ up to the divergence threshold "
+        r"$[\gamma_{\max}, \gamma_{\rm div}]$ found by bisection: "
+        r"$\gamma\,S(w_\infty) \le 2$ with $S = \lambda_{\max}(\nabla^2_{(u,v)} L)$."
     )
     tolerances = (
         Tolerance("max_gamma_sharpness", "<=", 2.0 + BOUND_SLACK,
                   "γS ≤ 2 plus ln(1e5)/K_PROBE = 2.9e-3: each limit is continued K_PROBE = "
                   "4000 steps; rounding seeds the top mode at ≥ 1e-16 relative, and a residual "
                   "still ≤ 1e-11 bounds its growth |1 − γS|^K by 1e5 (docs/theory/eos.md §2)"),
-        Tolerance("edge_margin", ">=", 0.0,
-                  "γS − 2·0.99(γ_max/γ_div)(1 − A) at γ = 0.99 γ_max, A = ln(1e8)/2000 = "
-                  "9.2e-3: below the edge S(w_∞) falls with γ, so S ≥ S(γ_c) = 2/γ_c; the first "
-                  "failing trial γ_div is ≥ γ_c up to A; on the EoS plateau 2 − γS ≪ the band "
-                  "(docs/theory/eos.md §3)"),
         Tolerance("sharpness_gap", "<=", 1e-8,
                   "the sharpness compared is λ_max of the central-difference Hessian of the "
                   "dynamics' loss in (u, v) at each limit: exact up to rounding, ≲ 1e-11 "
                   "(docs/theory/discrete.md §2.2), 1000x margin"),
     )
     tolerance_note = (
-        "The bound's slack comes from the length of the stability probe; the edge band from the "
-        "bisection bracket and its slow-convergence allowance (docs/theory/eos.md §3). The "
+        "The bound's slack comes from the length of the stability probe (docs/theory/eos.md §2). "
+        "The edge margin at 0.99 γ_max is reported, not decided (docs/theory/eos.md §3). The "
         "sharpness compared must be the top eigenvalue of the finite-difference Hessian of the "
         "loss in (u, v) at the limit (relative gap ≤ 1e-8)."
     )
@@ -150,12 +147,29 @@ class EoSSharpness(Claim):
         X, y = instance.X, instance.y
         u0, v0 = uv_init(instance.params["alpha"], instance.d)
         thr = divergence_threshold(X, y, u0, v0, **THRESHOLD)
-        gams = np.asarray(FRACTIONS) * thr.gamma_max
         start = 2.0 / sharpness_uv(X, y, u0, v0)
+        for lowered in range(THRESHOLD_LOWERINGS + 1):
+            out = self._limits(X, y, u0, v0, thr, start)
+            if not np.any(out["diverged"]) or lowered == THRESHOLD_LOWERINGS:
+                break
+            # the divergence flag is not monotone in γ (docs/theory/discrete.md §4): a checked
+            # run that blows up is one more trial above the threshold; lower it and run again
+            gam_d = float(np.min(out["gammas"][np.asarray(out["diverged"], dtype=bool)]))
+            thr = dataclasses.replace(
+                thr, gamma_max=gam_d * (1.0 - THRESHOLD["rtol"]), gamma_diverge=gam_d,
+                message=f"{thr.message}; lowered to {gam_d:.6g} (a checked run at that γ "
+                f"diverged)")
+        self._cache = {key: (instance, out)}
+        return out
+
+    @staticmethod
+    def _limits(X, y, u0, v0, thr, start) -> dict:
+        gams = np.asarray(FRACTIONS) * thr.gamma_max
         budget = int(MAX_STEPS * min(max(start / float(gams.min()), 1.0), 64.0))
         ynorm = float(np.linalg.norm(y))
-        U = np.broadcast_to(u0, (gams.size, instance.d)).copy()
-        V = np.broadcast_to(v0, (gams.size, instance.d)).copy()
+        d = X.shape[1]
+        U = np.broadcast_to(u0, (gams.size, d)).copy()
+        V = np.broadcast_to(v0, (gams.size, d)).copy()
         steps = np.zeros(gams.size, dtype=int)
         restarts = 0
         out = {"threshold": thr, "gammas": gams, "budget": budget}
@@ -183,12 +197,10 @@ class EoSSharpness(Claim):
             out["S"] = np.array([sharpness_uv(X, y, U[b], V[b]) for b in range(gams.size)])
             out["S_fd"] = np.array([_fd_sharpness(X, y, U[b], V[b]) for b in range(gams.size)])
             out["fd"] = max(hessian_fd_discrepancy(X, y, U[b], V[b]) for b in range(gams.size))
-        self._cache = {key: (instance, out)}
         return out
 
     def predict(self, instance: Instance) -> Prediction:
-        return Prediction("γ S(w_∞) ≤ 2; γS ≥ 2·0.99(γ_max/γ_div)(1 − A) at 0.99 γ_max",
-                          {"sharpness": "uv", "edge_fraction": TOP},
+        return Prediction("γ S(w_∞) ≤ 2 at every limit", {"sharpness": "uv", "loss_scale": 1.0},
                           {"solver": "closed-form Hessian (numpy.linalg.eigvalsh)",
                            "accepted": True})
 
@@ -226,15 +238,15 @@ class EoSSharpness(Claim):
         S_fd = np.asarray(sv["S_fd"])
         S = (np.asarray(sv["S"]) if prediction.values["sharpness"] == "uv"
              else np.full(gams.shape, float(sv["S_beta"])))
+        S = S * float(prediction.values.get("loss_scale", 1.0))
         gs = gams * S
         gap = float(np.max(np.abs(S - S_fd) / S_fd))
         top = float(np.max(gs))
-        b_edge = int(np.argmin(np.abs(np.asarray(FRACTIONS) - prediction.values["edge_fraction"])))
+        b_edge = FRACTIONS.index(TOP)
         band = edge_band(sv["gamma_max"], sv["gamma_diverge"])
         margin = float(gs[b_edge] - band)
         passed, metric, _ = verdict(
             {"bound": (self.tol("max_gamma_sharpness").holds(top), "max_gamma_sharpness"),
-             "edge": (self.tol("edge_margin").holds(margin), "edge_margin"),
              "sharpness": (self.tol("sharpness_gap").holds(gap), "sharpness_gap")},
             "max_gamma_sharpness")
         return Comparison(
@@ -247,7 +259,7 @@ class EoSSharpness(Claim):
                         for f, v in zip(FRACTIONS, gs, strict=True)}},
             message=(f"γS = {', '.join(f'{v:.4f}' for v in gs)} at γ/γ_max = "
                      f"{', '.join(f'{f:g}' for f in FRACTIONS)} (max ≤ 2 + {BOUND_SLACK:.1e}); "
-                     f"edge: γS = {gs[b_edge]:.4f} at {FRACTIONS[b_edge]:g} γ_max ≥ "
+                     f"edge (reported): γS = {gs[b_edge]:.4f} at {TOP:g} γ_max vs "
                      f"{band:.4f} (margin {margin:+.3e}); threshold [{sv['gamma_max']:.4g}, "
                      f"{sv['gamma_diverge']:.4g}]; sharpness vs FD Hessian {gap:.1e}"))
 
@@ -258,9 +270,9 @@ class EoSSharpness(Claim):
             NegativeControl("beta-space-sharpness", "λ_max(XᵀX/n) (the sharpness of L(β)) in "
                             "place of the (u, v) sharpness S",
                             Prediction("β-space sharpness", {**pv, "sharpness": "beta"})),
-            NegativeControl("edge-at-quarter", "the limit at γ = 0.25 γ_max said to be at the "
-                            "edge of stability (in place of the one at 0.99 γ_max)",
-                            Prediction("edge at 0.25 γ_max", {**pv, "edge_fraction": 0.25})),
+            NegativeControl("loss-without-half", "the sharpness of ‖Xβ − y‖²/n (no factor ½, "
+                            "a wrong convention: 2S) in place of S",
+                            Prediction("2S", {**pv, "loss_scale": 2.0})),
         ]
 
     def figures(self, instance, prediction, simulation, comparison) -> list[FigureSpec]:
@@ -274,14 +286,21 @@ class EoSSharpness(Claim):
             (Series("GD limits, (u, v) sharpness", frac, gs, "linepoints"),
              Series("β-space λ_max(XᵀX/n)·γ (control)", frac, gb, "points"),
              Series("stability bound γS = 2", [0.0, 1.0], [2.0, 2.0], "reference"),
-             Series("edge band at 0.99 γ_max", [TOP], [band], "points")),
+             Series("edge band at 0.99 γ_max (reported)", [TOP], [band], "points")),
             caption=f"Divergence threshold bracket [{sv['gamma_max']:.4g}, "
                     f"{sv['gamma_diverge']:.4g}] (bisection, {THRESHOLD['n_steps']} steps per "
-                    "trial). γS rises with γ and meets the stability bound 2 just below the "
-                    "threshold (docs/theory/eos.md §3).")]
+                    "trial). γS rises with γ and stays below the stability bound 2; at the "
+                    "default instances it meets it just below the threshold, which is measured, "
+                    "not decided (docs/theory/eos.md §3).")]
 
     def notes(self, instance, prediction, simulation) -> list[str]:
         out = [f"divergence threshold: {simulation.info.get('threshold')}"]
+        sv = simulation.values
+        if sv:
+            gs_top = float(np.asarray(sv["gammas"])[-1] * np.asarray(sv["S"])[-1])
+            band = edge_band(sv["gamma_max"], sv["gamma_diverge"])
+            out.append(f"edge margin at {TOP:g} γ_max (reported, not decided): "
+                       f"{gs_top - band:+.3e} (γS = {gs_top:.4f}, band {band:.4f})")
         if simulation.info.get("probe_restarts"):
             out.append(f"{simulation.info['probe_restarts']} probe restart(s): a point reached at "
                        "the stopping residual was left again by GD (not its limit)")
