@@ -22,12 +22,13 @@ FEW = settings(max_examples=2, deadline=None, suppress_health_check=list(HealthC
 def test_eos_sharpness_on_drawn_instances(instance):
     evidence = EOS.check_instance(instance)
     assert evidence.status in ("pass", "inconclusive"), evidence.message
-    if evidence.status == "inconclusive":  # decided from the runs' own budget (eos.md §5)
+    # inconclusive is decided from the runs' own budget (docs/theory/eos.md §5)
+    if evidence.status == "inconclusive":
         return
     assert evidence.controls and all(c.rejected for c in evidence.controls), [
         (c.name, c.message) for c in evidence.controls]
     assert evidence.metrics["max_gamma_sharpness"] <= 2.0 + np.log(1e5) / 4000
-    assert "edge_margin" in evidence.metrics  # reported, not decided (eos.md §3.5)
+    assert "edge_margin" in evidence.metrics  # reported, not decided (docs/theory/eos.md §3.5)
 
 
 def _simulation(gs_values, gamma_max=1.0, gamma_diverge=1.01):
@@ -52,7 +53,8 @@ def test_compare_rejects_a_limit_above_the_stability_bound():
 
 def test_edge_margin_is_reported_not_decided():
     # at 0.99 γ_max with the bracket [1, 1.01] the band is 2·0.99/1.01·(1 − ln(1e8)/2000) ≈ 1.942;
-    # a limit at γS = 1.90 is below it and still passes the bound (eos.md §3.5: not a theorem)
+    # a limit at γS = 1.90 is below it and still passes the bound (not a theorem:
+    # docs/theory/eos.md §3.5)
     sim = _simulation([0.5, 1.0, 1.5, 1.8, 1.85, 1.88, 1.90])
     comp = EOS.compare(None, _prediction(), sim)
     assert comp.passed, comp.message

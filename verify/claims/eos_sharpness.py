@@ -67,7 +67,13 @@ THRESHOLD_LOWERINGS = 2
 
 
 def edge_band(gamma_max: float, gamma_diverge: float) -> float:
-    """Lower edge ``2·TOP·(γ_max/γ_div)·(1 − A)`` of ``γS`` at ``γ = TOP·γ_max`` (eos.md §3)."""
+    """Lower edge ``2·TOP·(γ_max/γ_div)·(1 − A)`` of ``γS`` at ``γ = TOP·γ_max``.
+
+    Reported, not decided (``docs/theory/eos.md`` §3.3). Example: ``2·0.99/1.01·(1 − 9.2e-3) = 1.9423``.
+
+    >>> round(edge_band(1.0, 1.01), 4)
+    1.9423
+    """
     return 2.0 * TOP * gamma_max / gamma_diverge * (1.0 - SLOW_ALLOWANCE)
 
 
