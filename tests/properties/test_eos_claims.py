@@ -27,7 +27,7 @@ def test_eos_sharpness_on_drawn_instances(instance):
         return
     assert evidence.controls and all(c.rejected for c in evidence.controls), [
         (c.name, c.message) for c in evidence.controls]
-    assert evidence.metrics["max_gamma_sharpness"] <= 2.0 + np.log(1e5) / 4000
+    assert evidence.metrics["max_gamma_sharpness"] <= 2.0 + np.log(2.0) / 4000
     assert "edge_margin" in evidence.metrics  # reported, not decided (docs/theory/eos.md §3.5)
 
 
