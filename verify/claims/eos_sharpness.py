@@ -183,6 +183,7 @@ class EoSSharpness(Claim):
         restarts = 0
         out = {"threshold": thr, "gammas": gams, "budget": budget}
         while True:
+            U, V = _unstick(U, V)
             # run every fraction to STOP_TOL (the ones already there stop at once) ...
             res = gradient_descent(X, y, U, V, gams, max(1, budget - int(steps.min())),
                                    tol=STOP_TOL, record_every=budget)
@@ -199,6 +200,7 @@ class EoSSharpness(Claim):
                 e = np.linalg.eigh(_fd_hessian(X, y, Uc[b], Vc[b]))[1][:, -1]
                 w = w + PROBE_SIZE * max(1.0, float(np.linalg.norm(w))) * e
                 Up[b], Vp[b] = w[:d], w[d:]
+            Up, Vp = _unstick(Up, Vp)
             r0 = np.linalg.norm((Up * Vp) @ X.T - y, axis=1) / ynorm
             probe = gradient_descent(X, y, Up, Vp, gams, K_PROBE, tol=1e-300,
                                      record_every=K_PROBE)
@@ -340,6 +342,20 @@ class EoSSharpness(Claim):
             out.append(f"{simulation.info['probe_restarts']} probe restart(s): a point reached at "
                        "the stopping residual was left again by GD (not its limit)")
         return out
+
+
+def _unstick(U, V):
+    """``(U, V)`` with every ``v_i`` where ``u_i ± v_i == 0`` moved up by one float64 spacing.
+
+    After a large gain ``u_i ± v_i`` can fall below the spacing of ``u_i`` and round to exactly
+    0 (``docs/theory/discrete.md`` §1.4); ``gradient_descent`` then refuses to start there (its
+    accumulators need ``u ± v ≠ 0``). This claim does not use the accumulators, and a move of
+    one spacing (≈ 1e-16 relative) is far below the probe's 1e-8 (``docs/theory/eos.md`` §2).
+    """
+    stuck = (U + V == 0) | (U - V == 0)
+    if not np.any(stuck):
+        return U, V
+    return U, np.where(stuck, np.nextafter(V, np.inf), V)
 
 
 def _fd_sharpness(X, y, u, v, h: float | None = None) -> float:
