@@ -165,10 +165,10 @@ class LargeStepSparsity(Claim):
         "an exact one-sided binomial test of H0: p ≥ 0.8 at level 1e-3/3 (family-wise 1e-3); with "
         "R = 12 (quick) a test rejects when ≤ 3 targets show the effect, power 0.8 at a true "
         "rate ≤ 0.20; R = 40 (thorough): rejects at ≤ 22, power 0.8 at ≤ 0.50. The stepsizes "
-        "are fixed multiples of γ* = 1/(c²‖β_ℓ1‖₁) (c = |x_ij|), the stability scale derived "
-        "in §2.4, not tuned per seed. A run that blows up counts as a target without the "
-        "effect, and so does a run that spends 3e4 final-phase steps above residual 3e-3 "
-        "(inconclusive only if more than a quarter of the runs do)."
+        "are fixed multiples of γ* = 1/(c²‖β_ℓ1‖₁) (c = |x_ij|), the stability scale of "
+        "docs/theory/large-steps.md §2.4, not tuned per seed. A run that blows up counts as "
+        "a target without the effect, and so does a run that spends 3e4 final-phase steps "
+        "above residual 3e-3 (inconclusive only if more than a quarter of the runs do)."
     )
     options = {
         "data": Option("data", "your own .npz: its X (n×d, n < d, every entry ±c) is the "
