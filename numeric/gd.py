@@ -196,6 +196,7 @@ def gradient_descent(
     tol: float = 1e-12,
     record_every: int | None = None,
     backend: str | None = None,
+    continued: bool = False,
 ) -> GDResult:
     """Run B (S)GD trajectories on ``β = u ⊙ v`` at once, one per stepsize.
 
@@ -232,6 +233,12 @@ def gradient_descent(
     backend : {"numba", "numpy"}, optional
         Step kernel (:func:`dln_verify.numeric.kernels.get_kernel`; None: the default, numba
         when available). Both give the same iterates up to rounding.
+    continued : bool
+        The runs continue from an earlier run's end point (a chunk of a longer run), where some
+        ``u_i ± v_i`` may have become exactly 0 in float64 (below the spacing of ``u_i``: the
+        iterate then stays on that line exactly). Such entries are accepted, with
+        ``alpha0 = 0`` and a non-finite ``zeta0`` (the caller composes the accumulators with
+        its own first chunk's); without ``continued`` they are a ValueError.
 
     Returns
     -------
@@ -290,10 +297,13 @@ def gradient_descent(
     V = _broadcast_init(v0, "v0", B, d)
     s0 = np.abs(U + V)
     d0 = np.abs(U - V)
-    if np.any(s0 == 0) or np.any(d0 == 0):
+    if not isinstance(continued, bool | np.bool_):
+        raise ValueError(f"continued must be True or False, got {continued!r}")
+    if not continued and (np.any(s0 == 0) or np.any(d0 == 0)):
         raise ValueError("u0 and v0 must satisfy u0 + v0 != 0 and u0 - v0 != 0 entrywise")
     alpha0 = np.sqrt(s0 * d0 / 2.0)
-    zeta0 = np.log(s0) - np.log(d0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zeta0 = np.log(s0) - np.log(d0)
 
     kernel = get_kernel(backend)
     # relative to ‖y‖ (y ≢ 0 is validated; one norm per run for per-run data)

@@ -265,3 +265,18 @@ def test_per_run_generators_validated():
                          rng=[np.random.default_rng(0), 3])
     with pytest.raises(TypeError, match="rng"):
         gradient_descent(X, y, np.ones(6), np.zeros(6), 0.1, 10, batch_size=2, rng="seed")
+
+
+def test_a_continued_run_accepts_a_collapsed_u_plus_v_and_keeps_it_exact():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((3, 6)), rng.standard_normal(3)
+    u0 = np.full(6, 0.2)
+    v0 = np.zeros(6)
+    u0[2], v0[2] = 0.3, -0.3  # u + v = 0 exactly on coordinate 2
+    with pytest.raises(ValueError, match="u0 \\+ v0"):
+        gradient_descent(X, y, u0, v0, 0.05, 10)
+    res = gradient_descent(X, y, u0, v0, 0.05, 10, continued=True)
+    assert res.u[0, 2] == -res.v[0, 2] and res.u[0, 2] != 0.3
+    assert np.all(np.isfinite(res.final_beta))
+    with pytest.raises(ValueError, match="continued"):
+        gradient_descent(X, y, u0, v0, 0.05, 10, continued="yes")

@@ -50,3 +50,13 @@ def test_gd_exact_bias_lowers_the_threshold_when_a_checked_run_diverges():
     ev = GDExactBias().check(seed=56)
     assert ev.status == "pass", ev.message
     assert any("lowered to" in line for line in ev.notes), ev.notes
+
+
+def test_gd_exact_bias_follows_a_collapsed_u_plus_v_and_bounds_what_it_misses():
+    """Sweep seed 80: SGD at 0.9 γ_max drives some u_i + v_i below the float64 spacing of u_i
+    (gain 32.8); the run goes on, the missing s_i²/4 is bounded by ε·max|β|, and it passes."""
+    from dln_verify.verify.claims.gd_exact_bias import GDExactBias
+
+    ev = GDExactBias().check(seed=80)
+    assert ev.status == "pass", ev.message
+    assert any("fell below the float64 spacing" in line for line in ev.notes), ev.notes
