@@ -24,6 +24,7 @@ CATALOGUE = (
     "label-noise-lasso",
     "weight-decay-path",
     "lasso-path",
+    "highdim-sgd",
     "mirror-horizon",
     "gd-max-margin",
     "saddle-to-saddle",
