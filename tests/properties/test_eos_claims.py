@@ -110,3 +110,14 @@ def test_seed_19_plateau_starts_near_half_the_threshold():
 def test_bad_alpha_is_refused():
     with pytest.raises(ValueError, match="alpha"):
         EOS.default_instance(0, alpha=5.0)
+
+
+def test_a_user_design_too_wide_for_dense_hessians_is_refused_naming_data():
+    import numpy as np
+
+    from dln_verify.verify.claims.eos_sharpness import MAX_DATA_D, EoSSharpness
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((5, MAX_DATA_D + 1)), rng.standard_normal(5)
+    with pytest.raises(ValueError, match="--data: d = 1001"):
+        EoSSharpness().default_instance(data=(X, y))
