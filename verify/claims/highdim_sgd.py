@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from dln_verify.numeric.instances import Instance
 from dln_verify.numeric.streaming_sgd import (
@@ -249,6 +248,8 @@ class HighDimSGD(Claim):
     # -- comparison ---------------------------------------------------------------------------
     def compare(self, instance: Instance, prediction: Prediction,
                 simulation: Simulation) -> Comparison:
+        from scipy import stats  # on first use: listing the catalogue must not import SciPy
+
         curves = simulation.values["curves"]
         r0 = float(simulation.values["risk0"])
         dims = np.array(sorted(curves), dtype=float)

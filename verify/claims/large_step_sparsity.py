@@ -14,6 +14,7 @@ minimum-ℓ1 interpolator, from a certified LP).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -65,8 +66,12 @@ def _t_quantile(q: float, dof: int) -> float:
     return float(t.ppf(q, dof))
 
 
-#: the plateau band in units of the slope's standard error (two-sided level PLATEAU_P)
-PLATEAU_Z = _t_quantile(1.0 - PLATEAU_P / 2, BLOCKS - 2)
+@functools.lru_cache(maxsize=1)
+def plateau_z() -> float:
+    """The plateau band in units of the slope's standard error: the two-sided level-PLATEAU_P
+    t quantile with BLOCKS − 2 degrees of freedom (computed on first use: listing the
+    catalogue must not import SciPy)."""
+    return _t_quantile(1.0 - PLATEAU_P / 2, BLOCKS - 2)
 
 
 def plateau_slope(times, losses, start: int, stop: int, blocks: int = BLOCKS):
@@ -293,7 +298,7 @@ class LargeStepSparsity(Claim):
             "l1": np.where(bad, np.nan, l1), "error": np.where(bad, np.nan, err),
             "l1_ratio": np.where(bad, np.nan, l1 / e["l1_min"][:, None]),
             "bad": bad, "residual": np.where(bad, 0.0, resid),
-            "slope": slope, "slope_se": se, "plateau_z": PLATEAU_Z,
+            "slope": slope, "slope_se": se, "plateau_z": plateau_z(),
             "max_residual": float(np.where(bad, 0.0, resid).max()),
             "first_losses": first, "first_times": res.times[: first.shape[1]],
         }
