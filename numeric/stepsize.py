@@ -11,7 +11,7 @@ budget (``docs/theory/discrete.md`` §4).
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -54,6 +54,26 @@ class StepsizeThreshold:
     def relative_width(self) -> float:
         """``(gamma_diverge − gamma_max) / gamma_max``."""
         return (self.gamma_diverge - self.gamma_max) / self.gamma_max
+
+    def lowered_to(self, gamma_diverged: float, rtol: float) -> StepsizeThreshold:
+        """The bracket after a run at ``gamma_diverged`` (≤ :attr:`gamma_diverge`) diverged.
+
+        The divergence flag is not monotone in γ (``docs/theory/discrete.md`` §4): a checked run
+        that diverges is one more trial above the threshold, so the bracket becomes
+        ``[gamma_diverged·(1 − rtol), gamma_diverged]`` and the message says why.
+
+        Examples
+        --------
+        >>> th = StepsizeThreshold(1.0, 1.02, 2, 0.5, 9, "bracket [1, 1.02]")
+        >>> low = th.lowered_to(0.9, 0.02)
+        >>> round(low.gamma_max, 6), low.gamma_diverge
+        (0.882, 0.9)
+        """
+        gamma_diverged = float(gamma_diverged)
+        return replace(self, gamma_max=gamma_diverged * (1.0 - rtol),
+                       gamma_diverge=gamma_diverged,
+                       message=f"{self.message}; lowered to {gamma_diverged:.6g} (a checked run "
+                       f"at that γ diverged)")
 
 
 def _int_at_least(value, name: str, low: int) -> int:

@@ -172,10 +172,7 @@ class EoSSharpness(Claim):
             # the divergence flag is not monotone in γ (docs/theory/discrete.md §4): a checked
             # run that blows up is one more trial above the threshold; lower it and run again
             gam_d = float(np.min(out["gammas"][np.asarray(out["diverged"], dtype=bool)]))
-            thr = dataclasses.replace(
-                thr, gamma_max=gam_d * (1.0 - THRESHOLD["rtol"]), gamma_diverge=gam_d,
-                message=f"{thr.message}; lowered to {gam_d:.6g} (a checked run at that γ "
-                f"diverged)")
+            thr = thr.lowered_to(gam_d, THRESHOLD["rtol"])
         self._cache = {key: (instance, out)}
         return out
 

@@ -8,8 +8,6 @@ Convention (``docs/theory/conventions.md``): ``β = u ⊙ v``, ``u₀ = √2 α`
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from dln_verify.numeric.convex import implicit_bias_solution
@@ -272,10 +270,7 @@ class GDExactBias(Claim):
                 # unstable for this batch sequence): lower the threshold to the smallest
                 # diverged γ and run the fractions again (docs/theory/discrete.md §4)
                 gam_d = float(np.min(gams[np.asarray(runs["diverged"], dtype=bool)]))
-                thr = dataclasses.replace(
-                    thr, gamma_max=gam_d * (1.0 - THRESHOLD_RTOL), gamma_diverge=gam_d,
-                    message=f"{thr.message}; lowered to {gam_d:.6g} (a checked run at that γ "
-                    f"diverged)")
+                thr = thr.lowered_to(gam_d, THRESHOLD_RTOL)
                 gams = np.asarray(fr) * thr.gamma_max
                 lowered += 1
             label = "GD" if bs is None else f"SGD(B={bs})"
