@@ -25,20 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dln_verify.numeric._lazy import lazy_module
+from dln_verify.numeric.budgeted_ivp import solve_ivp_within
 from dln_verify.numeric.validation import as_finite_array, check_positive, check_regression_data
-
-_scipy_integrate = lazy_module("scipy.integrate")  # imported on first use
 
 __all__ = ["LassoPathFlowResult", "lasso_path_flow", "MAX_EVALUATIONS"]
 
 #: budget of right-hand-side evaluations per ε (solver units); the claim's runs take < 5000
 MAX_EVALUATIONS = 50_000
 _EXP_CAP = 200.0  # x ≤ e^{200}: finite even after X @ x (a non-physical overshoot)
-
-
-class _Budget(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -142,18 +136,13 @@ def lasso_path_flow(X, y, b, c, epsilons, times, *, rtol: float = 1e-9, atol: fl
     messages = []
     for k, e in enumerate(eps):
         L = float(-np.log(e))
-        count = [0]
-
         def parts(nu, L=L):
             xi = Xt @ nu
             ep = np.exp(np.minimum(log_ap + L * (xi - 1.0), _EXP_CAP))
             em = np.exp(np.minimum(log_am - L * (xi + 1.0), _EXP_CAP))
             return ep - em, ep + em
 
-        def rhs(_s, z, count=count):
-            count[0] += 1
-            if count[0] > max_evaluations:
-                raise _Budget
+        def rhs(_s, z):
             x, _ = parts(z[:n])
             return np.concatenate([(y - X @ x) / n, x])
 
@@ -165,25 +154,24 @@ def lasso_path_flow(X, y, b, c, epsilons, times, *, rtol: float = 1e-9, atol: fl
             J[n:, :n] = Dq[:, None] * Xt
             return J
 
-        def solve(meth, count=count):
-            count[0] = 0
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    sol = _scipy_integrate.solve_ivp(rhs, (0.0, float(times[-1])), np.zeros(n + d),
-                                               method=meth, t_eval=times, rtol=rtol, atol=atol,
-                                               jac=jac)
-                return bool(sol.success) and sol.y.shape[1] == m, str(sol.message), sol.y.T
-            except _Budget:
-                return False, f"spent the budget of {max_evaluations} evaluations", None
-            except ValueError as exc:  # LSODA's own check of a non-finite state
-                return False, str(exc), np.full((1, n + d), np.nan)
+        def solve(meth):
+            with np.errstate(over="ignore", invalid="ignore"):
+                # ValueError: LSODA's own check of a non-finite state
+                run = solve_ivp_within(rhs, (0.0, float(times[-1])), np.zeros(n + d),
+                                       max_evaluations=max_evaluations, catch=(ValueError,),
+                                       method=meth, t_eval=times, rtol=rtol, atol=atol, jac=jac)
+            if run.budget_spent:
+                return False, run.message, None, run.nfev
+            if run.sol is None:
+                return False, run.message, np.full((1, n + d), np.nan), run.nfev
+            sol = run.sol
+            return bool(sol.success) and sol.y.shape[1] == m, str(sol.message), sol.y.T, run.nfev
 
-        ok, msg, zs = solve(method)
+        ok, msg, zs, nfev[k] = solve(method)
         if method != "Radau" and zs is not None and zs.size and not np.all(np.isfinite(zs)):
             # an explicit-stage overshoot of ξ past 1 overflows x; Radau rejects such steps
-            ok, msg, zs = solve("Radau")
+            ok, msg, zs, nfev[k] = solve("Radau")
             msg = f"{method} overflowed, redone with Radau: {msg}"
-        nfev[k] = min(count[0], max_evaluations)
         if zs is not None and zs.size and not np.all(np.isfinite(zs)):
             diverged[k] = True
             messages.append(f"ε = {e:g}: the state is not finite ({msg})")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dln_verify.numeric._lazy import lazy_module
+from dln_verify.numeric.budgeted_ivp import solve_ivp_within
 from dln_verify.numeric.hyperbolic import scaled_cosh, scaled_sinh
 from dln_verify.numeric.validation import (
     as_finite_array,
@@ -36,8 +36,6 @@ from dln_verify.numeric.validation import (
     check_regression_data,
 )
 
-_scipy_integrate = lazy_module("scipy.integrate")  # imported on first use
-
 __all__ = ["WeightDecayResult", "weight_decay_flow", "weight_decay_flow_uv", "MAX_EVALUATIONS"]
 
 #: default budget of right-hand-side evaluations per run (solver units): the claim's runs
@@ -45,10 +43,6 @@ __all__ = ["WeightDecayResult", "weight_decay_flow", "weight_decay_flow_uv", "MA
 MAX_EVALUATIONS = 100_000
 #: a state whose largest entry exceeds this (or is not finite) has diverged
 _BLOWUP = 1e100
-
-
-class _Budget(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -115,17 +109,17 @@ def _check_inputs(X, y, alpha, weight_decays, points, label, rtol, atol, max_eva
     return X, y, alpha, lams, points, rtol, atol, int(max_evaluations)
 
 
-def _integrate(rhs, jac, z0, t_end, t_eval, method, rtol, atol, count, max_evaluations):
-    """solve_ivp with an evaluation budget; returns (ok, message, states or None)."""
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            sol = _scipy_integrate.solve_ivp(rhs, (0.0, float(t_end)), z0, method=method,
-                                       t_eval=t_eval, rtol=rtol, atol=atol,
-                                       **({"jac": jac} if jac is not None else {}))
-        ys = sol.y.T if sol.y.size else np.empty((0, z0.size))
-        return bool(sol.success) and ys.shape[0] == t_eval.size, str(sol.message), ys
-    except _Budget:
-        return False, f"spent the budget of {max_evaluations} evaluations", None
+def _integrate(rhs, jac, z0, t_end, t_eval, method, rtol, atol, max_evaluations):
+    """solve_ivp with an evaluation budget; returns (ok, message, states or None, nfev)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        run = solve_ivp_within(rhs, (0.0, float(t_end)), z0, max_evaluations=max_evaluations,
+                               method=method, t_eval=t_eval, rtol=rtol, atol=atol,
+                               **({"jac": jac} if jac is not None else {}))
+    if run.budget_spent:
+        return False, run.message, None, run.nfev
+    sol = run.sol
+    ys = sol.y.T if sol.y.size else np.empty((0, z0.size))
+    return bool(sol.success) and ys.shape[0] == t_eval.size, str(sol.message), ys, run.nfev
 
 
 def weight_decay_flow(
@@ -200,24 +194,18 @@ def weight_decay_flow(
     converged = np.zeros(B, dtype=bool)
     messages = []
     for k, lam in enumerate(lams):
-        count = [0]
-
         def beta_of(tau, nu):
             return scaled_sinh(log_a0 - 2.0 * tau, -2.0 * (Xt @ nu))
 
-        def rhs(tau, nu, lam=lam, count=count):
-            count[0] += 1
-            if count[0] > max_evaluations:
-                raise _Budget
+        def rhs(tau, nu, lam=lam):
             return (X @ beta_of(tau, nu) - y) / (n * lam)
 
         def jac(tau, nu, lam=lam):
             w = scaled_cosh(log_a0 - 2.0 * tau, -2.0 * (Xt @ nu))
             return -(2.0 / (n * lam)) * ((X * w) @ Xt)
 
-        ok, msg, ys = _integrate(rhs, jac, np.zeros(n), taus[-1], taus, method, rtol, atol,
-                                 count, max_evaluations)
-        nfev[k] = min(count[0], max_evaluations)
+        ok, msg, ys, nfev[k] = _integrate(rhs, jac, np.zeros(n), taus[-1], taus, method, rtol,
+                                          atol, max_evaluations)
         if ys is not None and ys.size and not np.all(np.isfinite(ys)):
             diverged[k] = True
             messages.append(f"λ = {lam:g}: the dual state is not finite ({msg})")
@@ -298,19 +286,13 @@ def weight_decay_flow_uv(
     messages = []
     z0 = np.concatenate([np.sqrt(two_a2), np.sqrt(two_a2)])
     for k, lam in enumerate(lams):
-        count = [0]
-
-        def rhs(_t, z, lam=lam, count=count):
-            count[0] += 1
-            if count[0] > max_evaluations:
-                raise _Budget
+        def rhs(_t, z, lam=lam):
             s, dd = z[:d], z[d:]
             g = H @ ((s * s - dd * dd) / 4.0) - b
             return np.concatenate([-s * g - lam * s, dd * g - lam * dd])
 
-        ok, msg, ys = _integrate(rhs, None, z0, times[-1], times, "DOP853", rtol, atol, count,
-                                 max_evaluations)
-        nfev[k] = min(count[0], max_evaluations)
+        ok, msg, ys, nfev[k] = _integrate(rhs, None, z0, times[-1], times, "DOP853", rtol, atol,
+                                          max_evaluations)
         if ys is not None and ys.size and (not np.all(np.isfinite(ys))
                                            or np.max(np.abs(ys)) > _BLOWUP):
             diverged[k] = True

@@ -68,3 +68,37 @@ def test_flow_step_budget_spent_is_not_converged_not_diverged():
     res = gradient_flow_uv(X, y, np.full(10, 0.2), np.zeros(10), t_max=1e6, max_steps=3)
     assert not res.converged and not res.diverged
     assert "max_steps = 3" in res.message
+
+
+def test_solve_ivp_within_stops_at_the_budget_and_counts_evaluations():
+    from dln_verify.numeric.budgeted_ivp import solve_ivp_within
+
+    calls = []
+
+    def rhs(t, y):
+        calls.append(t)
+        return -y
+
+    res = solve_ivp_within(rhs, (0.0, 10.0), np.ones(2), max_evaluations=7, rtol=1e-12,
+                           atol=1e-14)
+    assert res.budget_spent and res.sol is None and not res.success
+    assert res.nfev == 7 and len(calls) == 7
+    assert res.message == "spent the budget of 7 evaluations"
+    ok = solve_ivp_within(rhs, (0.0, 1.0), np.ones(2), max_evaluations=100_000)
+    assert ok.success and not ok.budget_spent and 0 < ok.nfev == ok.sol.nfev
+    for bad in (0, -1, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="max_evaluations"):
+            solve_ivp_within(rhs, (0.0, 1.0), np.ones(2), max_evaluations=bad)
+
+
+def test_dual_flow_budget_spent_is_not_converged_not_diverged():
+    from dln_verify.numeric.saddle_flow import integrate_dual_flow
+
+    X, y = gaussian_regression(4, 8, seed=3)
+    flow = integrate_dual_flow(X, y, 1e-10, 20.0, max_evaluations=40)
+    assert not flow.converged and not flow.diverged
+    assert flow.message == "not converged: spent the budget of 40 evaluations"
+    assert flow.nfev == 40 and flow.times.shape == (1,) and flow.beta.shape == (1, 8)
+    assert np.all(flow.beta == 0.0)
+    with pytest.raises(ValueError, match="max_evaluations"):
+        integrate_dual_flow(X, y, 1e-10, 20.0, max_evaluations=0)

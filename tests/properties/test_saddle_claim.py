@@ -136,3 +136,13 @@ def test_remainder_exponent_is_the_measured_decay_rate():
     dev = {lam: np.max(np.abs(scaled[lam] - scaled[3000.0])) for lam in (323.0, 484.0)}
     rate = np.log(dev[323.0] / dev[484.0]) / (484.0 - 323.0)
     assert abs(rate / gamma - 1.0) < 0.1, (rate, gamma)
+
+
+def test_a_stiff_instance_is_stopped_by_the_evaluation_budget():
+    """Seed 150 of the default generator: Radau needs ~4·10⁴ evaluations at the smallest λ of
+    the grid and had not finished the second after several minutes (found by the 200-seed
+    sweep). The flow's budget stops it in solver units and the check is inconclusive, decided
+    before any comparison; it is never a failure or a hang."""
+    evidence = CLAIM.check_instance(CLAIM.build_instance(seed=150))
+    assert evidence.status == "inconclusive"
+    assert "spent the budget of 100000 evaluations" in evidence.message
