@@ -15,9 +15,34 @@ __all__ = ["provenance", "git_revision"]
 _PACKAGES = ("dln-verify", "numpy", "scipy", "sympy", "cvxpy", "clarabel", "matplotlib", "click")
 
 
+def _stamped_revision() -> str | None:
+    """The revision ``setup.py`` wrote into a non-editable install, if any."""
+    try:
+        from dln_verify import _revision  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    rev = getattr(_revision, "REVISION", None)
+    return rev if isinstance(rev, str) and rev else None
+
+
 def git_revision(path: Path | None = None) -> str:
-    """``HEAD`` of the repository holding this package (``+dirty`` if modified), or ``unknown``."""
-    where = path or Path(__file__).resolve().parent.parent
+    """The revision this package was built from (``+dirty`` if modified), or ``unknown``.
+
+    A non-editable install reports the revision stamped into it at build time (``setup.py``);
+    an editable install or a source checkout asks git about its own source tree — only when
+    that tree is the project's (it holds ``pyproject.toml``), so an installed copy inside some
+    other repository never reports that repository's ``HEAD``. ``path`` asks git about that
+    directory instead.
+    """
+    if path is None:
+        stamped = _stamped_revision()
+        if stamped:
+            return stamped
+        where = Path(__file__).resolve().parent.parent
+        if not (where / "pyproject.toml").is_file():
+            return "unknown"
+    else:
+        where = path
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5,
