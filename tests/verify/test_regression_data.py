@@ -87,3 +87,49 @@ def test_gf_limits_on_the_users_data(tmp_path, capsys):
     code, out, _ = run(["check", "gf-limits", "--data", str(generic), "--json", "-q"], capsys)
     record = json.loads(out)
     assert code == 3 and record["status"] == "inconclusive" and "δ'" in record["message"]
+
+
+def _breast_cancer_rows(n=16, seed=0):
+    """A design we did not generate: 16 standardised rows of scikit-learn's breast-cancer data
+    (29 features, pairwise correlations up to 0.998, kurtosis up to ~50; κ(XXᵀ) ≈ 2·10³), with
+    the held-out feature 'worst concave points' as the target."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, _ = datasets.load_breast_cancer(return_X_y=True)
+    Z = (X - X.mean(0)) / X.std(0)
+    rows = np.random.default_rng(seed).choice(Z.shape[0], n, replace=False)
+    return np.delete(Z[rows], 27, axis=1), Z[rows, 27]
+
+
+def test_gd_exact_bias_budgets_follow_the_conditioning():
+    from dln_verify.verify.claims.gd_exact_bias import (
+        MAX_STEPS,
+        STOP_TOL,
+        THRESHOLD_STEPS,
+        THRESHOLD_TOL,
+        step_budgets,
+    )
+    rng = np.random.default_rng(0)
+    assert step_budgets(rng.standard_normal((10, 20))) == (THRESHOLD_STEPS, MAX_STEPS)
+    X, _ = _breast_cancer_rows()
+    ev = np.linalg.eigvalsh(X @ X.T)
+    kappa = ev[-1] / ev[0]
+    assert kappa > 1e3
+    trial, checked = step_budgets(X)
+    assert trial == int(np.ceil(kappa * np.log(1 / THRESHOLD_TOL))) > THRESHOLD_STEPS
+    assert checked == int(np.ceil(kappa * np.log(1 / STOP_TOL))) > MAX_STEPS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fraction", ["0.5", "0.95"])
+@pytest.mark.parametrize("batch", ["16", "4", "1"])
+def test_gd_exact_bias_on_an_ill_conditioned_real_design(tmp_path, capsys, fraction, batch):
+    """Before the budgets followed κ, every threshold trial at 1000 steps 'diverged' on this
+    design and the check spent minutes halving the stepsize."""
+    X, y = _breast_cancer_rows()
+    path = tmp_path / "breast_cancer_16.npz"
+    np.savez(path, X=X, y=y)
+    code, out, _ = run(["check", "gd-exact-bias", "--data", str(path), "--stepsize-fraction",
+                        fraction, "--batch-size", batch, "--json"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "pass", result["message"]
+    assert all(c["rejected"] for c in result["controls"])
