@@ -67,6 +67,18 @@ def test_loss_without_half_is_rejected_by_the_bound():
     assert not comp.passed and comp.metric == "max_gamma_sharpness"
 
 
+def test_beta_space_control_below_the_bound_is_rejected_by_the_hessian_check():
+    """Sweep seed 169: γ·λ_max(XᵀX/n) = 1.64 ≤ 2 at 0.99 γ_max (the limit's (u, v) sharpness
+    exceeds λ_max(XᵀX/n) when its coordinates are large), so the bound cannot reject the
+    β-space control there; its formula still disagrees with the finite-difference Hessian."""
+    sim = _simulation([0.5, 1.0, 1.5, 1.8, 1.9, 1.95, 1.99])
+    sim.values["S_beta"] = 1.6
+    comp = EOS.compare(None, Prediction("β-space", {"sharpness": "beta"}), sim)
+    assert comp.metrics["max_gamma_sharpness"] < 2.0
+    assert not comp.passed and comp.metric == "sharpness_gap"
+    assert comp.metrics["sharpness_gap"] > 0.1
+
+
 def test_drawn_instance_whose_threshold_is_not_at_the_limits_edge():
     """Hypothesis draw (n = 5, d = 10, α = 0.25, seed 0): the limit just below the bracket has
     γS ≈ 1.89, the first failing trial lands on the plateau (γS ≈ 2.0) after a transient
