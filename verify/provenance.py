@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import platform
 import subprocess
 import sys
@@ -17,8 +18,8 @@ _PACKAGES = ("dln-verify", "numpy", "scipy", "sympy", "cvxpy", "clarabel", "matp
 
 def _stamped_revision() -> str | None:
     """The revision ``setup.py`` wrote into a non-editable install, if any."""
-    try:
-        from dln_verify import _revision  # type: ignore[attr-defined]
+    try:  # through sys.modules (not the package attribute), so a test can stand one in
+        _revision = importlib.import_module("dln_verify._revision")
     except ImportError:
         return None
     rev = getattr(_revision, "REVISION", None)
