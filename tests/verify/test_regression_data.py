@@ -117,6 +117,10 @@ def test_gd_exact_bias_budgets_follow_the_conditioning():
     trial, checked = step_budgets(X)
     assert trial == int(np.ceil(kappa * np.log(1 / THRESHOLD_TOL))) > THRESHOLD_STEPS
     assert checked == int(np.ceil(kappa * np.log(1 / STOP_TOL))) > MAX_STEPS
+    # a nearly singular Gram: bounded at 64× the constants, whatever κ
+    Z = rng.standard_normal((10, 20))
+    Z[1] = Z[0] + 1e-7 * rng.standard_normal(20)
+    assert step_budgets(Z) == (64 * THRESHOLD_STEPS, 64 * MAX_STEPS)
 
 
 @pytest.mark.slow

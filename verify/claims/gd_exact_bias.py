@@ -53,6 +53,8 @@ ALPHA_RANGE = (1e-2, 1.0)
 #: followed and bounded (docs/theory/discrete.md §1.4), but the sweeps that validated the claim
 #: ran at 0.9 (at 0.95 the earlier stop-at-collapse rule met it on 9 of 163 seeds)
 SGD_FRACTIONS = (0.5, 0.9)
+#: the conditioning may raise the step budgets at most this many times (as the γ₀/γ factor)
+BUDGET_SCALE_CAP = 64
 
 
 def step_budgets(X) -> tuple[int, int]:
@@ -65,15 +67,20 @@ def step_budgets(X) -> tuple[int, int]:
     on the default draws (κ ≤ 50 on seeds 0–199) the constants are larger and nothing changes,
     while an ill-conditioned design of the user's (a breast-cancer subsample: κ ≈ 2·10³) gets
     the steps it needs instead of every trial counting as divergent
-    (docs/theory/discrete.md §4). These are costs in solver units, not criteria: a budget that
-    is still too small makes the check inconclusive, never wrong.
+    (docs/theory/discrete.md §4). Both are capped at ``BUDGET_SCALE_CAP`` times the constants,
+    so a nearly singular design cannot make them unbounded. These are costs in solver units,
+    not criteria: a budget that is still too small makes the check inconclusive, never wrong.
     """
     ev = np.linalg.eigvalsh(X @ X.T)
+    # a nearly singular Gram (κ up to ~1e16 passes the rank check) must not turn the budget
+    # into an unbounded one: at most BUDGET_SCALE_CAP times the constants
     kappa = float(ev[-1] / ev[0]) if ev[0] > 0 else np.inf
-    if not np.isfinite(kappa):
-        return THRESHOLD_STEPS, MAX_STEPS
-    return (max(THRESHOLD_STEPS, int(np.ceil(kappa * np.log(1.0 / THRESHOLD_TOL)))),
-            max(MAX_STEPS, int(np.ceil(kappa * np.log(1.0 / STOP_TOL)))))
+
+    def budget(constant: int, tol: float) -> int:
+        return int(np.clip(np.ceil(kappa * np.log(1.0 / tol)), constant,
+                           BUDGET_SCALE_CAP * constant))
+
+    return budget(THRESHOLD_STEPS, THRESHOLD_TOL), budget(MAX_STEPS, STOP_TOL)
 
 
 def _pos_int(value, name):
