@@ -289,7 +289,31 @@ def _certify_scaled(Zs: np.ndarray, g: GaugeSpec, beta_s: np.ndarray, lam: np.nd
     return violation, rel_gap, value_s, lam_feas
 
 
-def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMarginSolution:
+#: the solver paths of :func:`max_margin`
+METHODS = ("auto", "cvxpy")
+
+
+def _solve_native(Zs: np.ndarray, g: GaugeSpec, tolerance: float):
+    """The numpy-only solver (:mod:`~dln_verify.numeric.convex.max_margin_dual`), certified.
+
+    Returns ``(β_s, λ, viol, gap, method, status)`` when its answer is accepted at
+    ``tolerance`` by :func:`_certify_scaled`, else None.
+    """
+    from dln_verify.numeric.convex.max_margin_dual import solve_max_margin
+
+    with np.errstate(all="ignore"):
+        out = solve_max_margin(Zs, g)
+    if out.beta is None or out.dual is None:
+        return None
+    viol, gap, _, _ = _certify_scaled(Zs, g, out.beta, out.dual)
+    if not (viol <= tolerance and gap <= tolerance and float(np.min(Zs @ out.beta)) > 0.0
+            and np.isfinite(float(g(out.beta)))):
+        return None
+    return out.beta, out.dual, viol, gap, out.method, f"{out.status} ({out.iterations} it)"
+
+
+def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6,
+               method: str = "auto") -> MaxMarginSolution:
     """φ∞-max-margin classifier ``argmin{φ_∞(β) : y_i⟨x_i, β⟩ ≥ 1}`` with a certificate.
 
     Pesme, Dragomir & Flammarion (NeurIPS 2024, arXiv:2406.12763), main theorem: the limit
@@ -321,6 +345,15 @@ def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMargin
     tolerance : float
         In ``(0, 1)``. Both certificate residuals (constraint violation relative to 1 and the
         relative duality gap) must be at most this for ``certificate.accepted``.
+    method : {"auto", "cvxpy"}
+        ``"auto"`` (default): the numpy-only solver of
+        :mod:`~dln_verify.numeric.convex.max_margin_dual` first (dual Newton for
+        ``1 < p < ∞``, LP interior point for ``p ∈ {1, ∞}``); its answer is returned only if
+        the certificate above accepts it (a certified β with ``Zβ ≥ 1`` and finite gauge
+        proves separability with the allowed signs, so the LPs are not solved), otherwise the
+        ``"cvxpy"`` path runs unchanged. ``"cvxpy"``: separability LPs (HiGHS), then the conic
+        solve (CLARABEL, SCS). ``certificate.solver`` says which produced the answer
+        (``"dual-newton"``, ``"interior-point"`` or ``"cvxpy-clarabel"``).
 
     Returns
     -------
@@ -337,6 +370,8 @@ def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMargin
     X, y = check_classification_data(X, y)
     tolerance = check_in_range(tolerance, "tolerance", 0.0, 1.0, low_inclusive=False,
                                high_inclusive=False)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     g = as_gauge(gauge)
     if np.isfinite(g.p) and g.p > MAX_FINITE_P:
         raise ValueError(f"gauge exponent p must lie in [1, {MAX_FINITE_P:g}] or be inf (use "
@@ -348,6 +383,27 @@ def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMargin
         raise ValueError("X is identically zero: the data are not linearly separable")
     k = power_of_two_scale(Z)
     Zs = np.ldexp(Z, -k)  # exact: entries of size < 1; β = β_s · 2^{-k}
+    native = _solve_native(Zs, g, tolerance) if method == "auto" else None
+    if native is not None:
+        beta_s, lam, viol, gap, solver, status = native
+        cert = Certificate(
+            solver=solver,
+            status=status,
+            primal_residual=viol,
+            optimality_residual=gap,
+            residual_kind="relative duality gap with rescaled multipliers",
+            tolerance=tolerance,
+            accepted=True,
+            notes=(),
+        )
+        return _solution(Zs, k, zmax, g, beta_s, lam, cert)
+    return _max_margin_cvxpy(Zs, k, zmax, g, tolerance)
+
+
+def _max_margin_cvxpy(Zs: np.ndarray, k: int, zmax: float, g: GaugeSpec,
+                      tolerance: float) -> MaxMarginSolution:
+    """The separability LPs, then the conic solve (the ``method="cvxpy"`` path)."""
+    n, d = Zs.shape
     if _separability(Zs) <= 1e-9:
         raise ValueError(
             "the data are not linearly separable (no β with y_i⟨x_i, β⟩ > 0 for all i): the "
@@ -400,6 +456,13 @@ def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6) -> MaxMargin
         accepted=bool(viol <= tolerance and gap <= tolerance),
         notes=tuple(notes),
     )
+    return _solution(Zs, k, zmax, g, beta_s, lam, cert)
+
+
+def _solution(Zs: np.ndarray, k: int, zmax: float, g: GaugeSpec, beta_s: np.ndarray,
+              lam: np.ndarray, cert: Certificate) -> MaxMarginSolution:
+    """Back to the user's units, with the scale checks of :func:`max_margin`."""
+    _, _, value_s, lam_feas = _certify_scaled(Zs, g, beta_s, lam)
     # back to the user's units: β = β_s 2^{-k}, φ(β) = φ(β_s) 2^{-k}, margin = γ_s 2^{k}
     with np.errstate(over="ignore", under="ignore"):
         beta = np.ldexp(beta_s, -k)
