@@ -27,6 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dln_verify.numeric._lazy import lazy_module
+from dln_verify.numeric.heavy_ball_kernel import (
+    PER_RUN_MAX_SIZE,
+    compiled_available,
+    run_heavy_ball,
+)
 from dln_verify.numeric.progress import progress_scope, track_time
 from dln_verify.numeric.validation import (
     as_finite_array,
@@ -189,6 +194,9 @@ def heavy_ball(
     stepsizes,
     momenta,
     times,
+    *,
+    design=None,
+    backend: str | None = None,
 ) -> HeavyBallResult:
     """Batched heavy-ball MGD on a DLN, observed at common physical times.
 
@@ -213,6 +221,17 @@ def heavy_ball(
         Non-negative, non-decreasing observation times; run ``b`` makes ``⌈max(times)/h_b⌉``
         iterations, which must be ≤ ``MAX_ITERATIONS = 2_000_000`` (ValueError naming
         ``stepsizes``/``times`` otherwise).
+    design : array_like of int, shape (B,), optional
+        With ``X`` of shape (S, n, d) and ``y`` (S, n): run ``b`` uses design
+        ``design[b] ∈ {0, …, S−1}``, so that runs sharing a design read one array (no copies).
+        None: ``X`` is shared (n, d) or has one design per run (B, n, d).
+    backend : {None, "numba", "numpy"}
+        ``"numba"``: every run's whole loop compiled
+        (:mod:`dln_verify.numeric.heavy_ball_kernel`); ``"numpy"``: the batched numpy loop
+        (one product over the batch per iteration). None: numba when it is available and
+        ``n·d ≤ PER_RUN_MAX_SIZE`` (small designs, where the interpreter sets the pace), numpy
+        otherwise. Both give the same iterates up to rounding (the order of summation in the
+        products differs).
 
     Returns
     -------
@@ -220,22 +239,38 @@ def heavy_ball(
         Paths, final iterates, per-run divergence flags and residuals. Divergence (non-finite
         loss, or loss above ``1e8 ×`` the initial one) is checked every 16 iterations and at
         the end; a diverged run is dropped from the batch, flagged, and its path and final
-        iterate are set to NaN (read them only through ``diverged``).
+        iterate are set to NaN (read them only through ``diverged``). Whether a run
+        diverged depends on that run alone (not on the other runs of the batch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((2, 4, 8)), rng.standard_normal((2, 4))
+    >>> res = heavy_ball(X, y, 0.3, [0.02, 0.02, 0.05], [0.5, 0.5, 0.8], [0.0, 50.0],
+    ...                  design=[0, 1, 1])
+    >>> res.beta.shape, bool(res.diverged.any()), bool(res.residual.max() < 1e-3)
+    ((3, 2, 8), False, True)
     """
     gam, mom = _check_batch_params(stepsizes, momenta)
     B = gam.shape[0]
     X = as_finite_array(X, "X")
     y = as_finite_array(y, "y")
+    if backend not in (None, "numba", "numpy"):
+        raise ValueError(f"backend must be None, 'numba' or 'numpy', got {backend!r}")
+    if design is not None:
+        design = _check_design(design, X, y, B)
     if X.ndim == 2:
         check_regression_data(X, y, require_underdetermined=False)
         d = X.shape[1]
     elif X.ndim == 3:
-        if X.shape[0] != B or y.shape != (B, X.shape[1]):
+        S = X.shape[0] if design is not None else B
+        if X.shape[0] != S or y.shape != (S, X.shape[1]):
             raise ValueError(
                 f"per-run X must have shape (B, n, d) and y shape (B, n) with B = {B}, got "
                 f"{X.shape} and {y.shape}"
             )
-        for b in range(B):  # each run's data, as for a shared design (y_b ≢ 0 included)
+        for b in range(S):  # each design, as for a shared one (y_b ≢ 0 included)
             check_regression_data(X[b], y[b], require_underdetermined=False)
         d = X.shape[2]
     else:
@@ -259,6 +294,17 @@ def heavy_ball(
     k_hi = np.ceil(pos - 1e-12).astype(np.int64)
     k_hi = np.maximum(k_hi, 0)
     k_end = k_hi.max(axis=1)  # K_b
+    n = X.shape[-2]
+    use_compiled = backend == "numba" or (
+        backend is None and n * d <= PER_RUN_MAX_SIZE and compiled_available())
+    if use_compiled:
+        if not compiled_available():
+            raise ValueError("backend 'numba' is not available here (numba does not import or "
+                             "compile); use backend='numpy'")
+        return _heavy_ball_compiled(X, y, design, alpha, gam, mom, lam, h, times, pos, k_hi,
+                                    k_end)
+    if design is not None:  # the batched loop takes one design per run
+        X, y = X[design], y[design]
     schedule: dict[int, list[tuple[int, int]]] = {}
     for b in range(B):
         for j in range(times.shape[0]):
@@ -299,8 +345,12 @@ def heavy_ball(
             done = ke <= k
             bad = np.zeros_like(done)
             if k % 16 == 0 or done.any():
+                # every 16 iterations, and for a run at its last iteration (each run's verdict
+                # depends on that run only)
                 loss = 0.5 * np.mean(r**2, axis=1)
                 bad = ~(np.isfinite(loss) & (loss <= limit))
+                if k % 16:
+                    bad &= done
             retire = done | bad
             if retire.any():
                 gid = act[retire]
@@ -326,6 +376,52 @@ def heavy_ball(
             report(K)
     path[diverged] = np.nan
     u_out[diverged], v_out[diverged], residual[diverged] = np.nan, np.nan, np.inf
+    return _heavy_ball_result(times, path, u_out, v_out, gam, mom, lam, h, k_end, diverged,
+                              residual)
+
+
+def _check_design(design, X, y, B: int) -> np.ndarray:
+    """``design`` as int64 (B,) indexing the first axis of ``X`` (S, n, d) and ``y`` (S, n)."""
+    if X.ndim != 3 or y.ndim != 2:
+        raise ValueError(f"design needs X of shape (S, n, d) and y of shape (S, n), got "
+                         f"{X.shape} and {y.shape}")
+    arr = np.asarray(design)
+    if arr.shape != (B,) or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"design must be B = {B} integers (one design index per run), got "
+                         f"shape {arr.shape} and dtype {arr.dtype}")
+    if arr.min() < 0 or arr.max() >= X.shape[0]:
+        raise ValueError(f"design entries must lie in [0, S - 1] = [0, {X.shape[0] - 1}], got "
+                         f"range [{arr.min()}, {arr.max()}]")
+    return arr.astype(np.int64)
+
+
+def _heavy_ball_compiled(X, y, design, alpha, gam, mom, lam, h, times, pos, k_hi, k_end):
+    """:func:`heavy_ball` with each run's loop compiled (the designs are never copied)."""
+    B, d = gam.shape[0], X.shape[-1]
+    if X.ndim == 2:
+        Xs, ys, design = X[None], y[None], np.zeros(B, dtype=np.int64)
+    elif design is None:
+        Xs, ys, design = X, y, np.arange(B, dtype=np.int64)
+    else:
+        Xs, ys = X, y
+    Xs, ys = np.ascontiguousarray(Xs), np.ascontiguousarray(ys)
+    u0 = np.broadcast_to(np.sqrt(2.0) * np.asarray(alpha, dtype=float), (d,)).copy()
+    # interpolation weights exactly as the batched loop forms them: pos − (k − 1)
+    w_obs = pos - (k_hi - 1)
+    total = int(np.sum(k_end + 1))
+    with progress_scope(total, "it", f"heavy ball, {B} run(s), compiled") as bar:
+        report = bar.advance_to if bar.active else None
+        path, u, v, diverged, rnorm = run_heavy_ball(
+            Xs, ys, design, u0, gam, mom, k_end.astype(np.int64),
+            np.ascontiguousarray(k_hi, dtype=np.int64), np.ascontiguousarray(w_obs),
+            DIVERGENCE_FACTOR, report)
+    ynorm = np.linalg.norm(ys, axis=-1)[design]
+    residual = np.where(diverged, np.inf, rnorm / ynorm)
+    return _heavy_ball_result(times, path, u, v, gam, mom, lam, h, k_end, diverged, residual)
+
+
+def _heavy_ball_result(times, path, u_out, v_out, gam, mom, lam, h, k_end, diverged, residual):
+    B = gam.shape[0]
     message = tuple(
         f"run {b}: diverged (non-finite loss or loss > {DIVERGENCE_FACTOR:g} x (initial loss "
         f"+ 1)) before iteration {k_end[b]}" if diverged[b]

@@ -88,6 +88,80 @@ def test_divergence_is_flagged_per_run(data):
     assert np.all(np.isnan(res.beta[1])) and np.all(np.isfinite(res.beta[0]))
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_both_backends_match_the_reference_loop(data, backend):
+    """The compiled per-run driver and the batched numpy loop, each against the plain loop."""
+    X, y = data
+    gam, mom = np.array([0.02, 0.05]), np.array([0.5, 0.8])
+    h = gam / (1 - mom)
+    times = np.array([0.0, 0.2, 0.6, 1.0])  # multiples of both time steps (0.04, 0.25 · ...)
+    times = times[np.all(np.isclose(np.round(times[:, None] / h), times[:, None] / h), axis=1)]
+    res = heavy_ball(X, y, 0.3, gam, mom, times, backend=backend)
+    for b in range(2):
+        k = np.rint(times / h[b]).astype(int)
+        ref = _loop_heavy_ball(X, y, 0.3, gam[b], mom[b], int(k.max()))
+        np.testing.assert_allclose(res.beta[b], ref[k], rtol=1e-12, atol=1e-14)
+
+
+def test_backends_agree_including_divergence_and_interpolation(data):
+    X, y = data
+    gam, mom = [0.013, 0.05, 2.0, 0.031], [0.3, 0.9, 0.1, 0.7]
+    times = np.linspace(0.0, 37.3, 9)  # not multiples of the time steps: interpolated
+    a = heavy_ball(X, y, 1.0, gam, mom, times, backend="numpy")
+    b = heavy_ball(X, y, 1.0, gam, mom, times, backend="numba")
+    assert a.diverged.tolist() == b.diverged.tolist() == [False, False, True, False]
+    assert a.message == b.message
+    ok = ~a.diverged
+    np.testing.assert_allclose(b.beta[ok], a.beta[ok], rtol=1e-11, atol=1e-14)
+    # relative residuals down to the float64 floor of ‖Xβ − y‖/‖y‖ (~1e-15 here): atol
+    np.testing.assert_allclose(b.residual[ok], a.residual[ok], rtol=1e-9, atol=1e-13)
+    assert np.all(np.isnan(b.beta[~ok])) and np.all(np.isinf(b.residual[~ok]))
+
+
+def test_divergence_verdict_does_not_depend_on_the_batch(data):
+    """A run diverges or not by itself: alone, or next to runs of other lengths."""
+    X, y = data
+    gam, mom = [0.9, 0.01, 0.03], [0.5, 0.5, 0.2]
+    together = heavy_ball(X, y, 1.0, gam, mom, [0.0, 30.0], backend="numpy")
+    for b in range(3):
+        alone = heavy_ball(X, y, 1.0, [gam[b]], [mom[b]], [0.0, 30.0], backend="numpy")
+        assert alone.diverged[0] == together.diverged[b]
+    assert together.diverged.tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_design_index_equals_copied_designs(data, backend):
+    X, y = data
+    Xs, ys = np.stack([X, 0.5 * X, X[::-1]]), np.stack([y, y, y[::-1]])
+    design = np.array([2, 0, 2, 1])
+    gam, mom = [0.02, 0.03, 0.05, 0.04], [0.5, 0.6, 0.7, 0.5]
+    times = np.linspace(0, 4, 5)
+    grouped = heavy_ball(Xs, ys, 0.2, gam, mom, times, design=design, backend=backend)
+    copied = heavy_ball(Xs[design], ys[design], 0.2, gam, mom, times, backend=backend)
+    np.testing.assert_array_equal(grouped.beta, copied.beta)
+    np.testing.assert_array_equal(grouped.residual, copied.residual)
+
+
+@pytest.mark.parametrize(
+    ("design", "match"),
+    [([0, 1], "design must be B = 3"), ([0, 1, 2], r"\[0, 1\]"), ([0.0, 1.0, 1.0], "integers"),
+     ([-1, 0, 0], "design entries")],
+)
+def test_bad_design(data, design, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        heavy_ball(np.stack([X, X]), np.stack([y, y]), 0.2, [0.01] * 3, [0.5] * 3, [1.0],
+                   design=design)
+    with pytest.raises(ValueError, match="design needs X"):
+        heavy_ball(X, y, 0.2, [0.01] * 3, [0.5] * 3, [1.0], design=[0, 0, 0])
+
+
+def test_bad_backend(data):
+    X, y = data
+    with pytest.raises(ValueError, match="backend"):
+        heavy_ball(X, y, 0.2, [0.01], [0.5], [1.0], backend="cuda")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [

@@ -195,9 +195,9 @@ class MomentumSparsity(Claim):
 
         gam = np.concatenate([gammas(lams, m_hi), gammas(lams, m_lo), gammas(lam_ctrl, m_lo)])
         mom = np.concatenate([np.full(L, m_hi), np.full(L, m_lo), np.full(L, m_lo)])
-        X = np.repeat(e["X_all"], 3 * L, axis=0)
-        y = np.repeat(e["y_all"], 3 * L, axis=0)
-        run = heavy_ball(X, y, p["alpha"], np.tile(gam, S), np.tile(mom, S), [p["horizon"]])
+        # the 3L runs of a seed share its design (an index per run, not 3L copies of X)
+        run = heavy_ball(e["X_all"], e["y_all"], p["alpha"], np.tile(gam, S), np.tile(mom, S),
+                         [p["horizon"]], design=np.repeat(np.arange(S), 3 * L))
         bstar = np.repeat(e["beta_star_all"], 3 * L, axis=0)
         err = (np.linalg.norm(run.final_beta - bstar, axis=1)
                / np.linalg.norm(bstar, axis=1)).reshape(S, 3, L)
