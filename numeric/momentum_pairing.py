@@ -71,26 +71,49 @@ def schedule_at_equal_lambda(lam: float, momenta) -> MomentumSchedule:
     mom = as_finite_array(np.atleast_1d(momenta), "momenta", ndim=1)
     if np.any((mom < 0) | (mom >= 1)):
         raise ValueError(f"momenta must lie in [0, 1), got {mom.tolist()}")
-    inv = _momentum.momentum_invariant()
+    gamma_of, time_step_of, modified_lambda_of, velocity_factor_of, expression = (
+        _schedule_functions(_momentum.momentum_invariant()))
+    stepsizes = np.asarray(gamma_of(lam, mom), dtype=float) * np.ones_like(mom)
+
+    def at(f) -> np.ndarray:
+        return np.asarray(f(stepsizes, mom), dtype=float) * np.ones_like(mom)
+
+    return MomentumSchedule(
+        lam=lam, momenta=mom, stepsizes=stepsizes, time_steps=at(time_step_of),
+        modified_lambdas=at(modified_lambda_of), initial_velocity_factors=at(velocity_factor_of),
+        lam_expression=expression,
+    )
+
+
+_built: list = []  # [(derivation, functions)]: the last derivation's functions
+
+
+def _schedule_functions(inv):
+    """The derived ``γ(λ, β_m)``, ``h``, ``λ_eff`` and ``c`` of the derivation ``inv`` as numpy
+    functions, built once per derivation object (solving and lambdifying them took ~0.2 s of
+    SymPy per schedule, and the momentum claims ask for a dozen schedules of one derivation;
+    ``momentum_invariant`` returns the same object every call)."""
+    if _built and _built[0][0] is inv:
+        return _built[0][1]
+    functions = _build_schedule_functions(inv)
+    _built[:] = [(inv, functions)]
+    return functions
+
+
+def _build_schedule_functions(inv):
     gamma, beta_m = inv.symbols["gamma"], inv.symbols["beta_m"]
     target = sp.Symbol("lambda_target", positive=True)
     roots = [r for r in sp.solve(sp.Eq(inv.lam, target), gamma) if r.has(target)]
     if len(roots) != 1:
         raise ValueError(f"the derived λ(γ, β_m) = {inv.lam} has no unique stepsize solution")
     gamma_of = sp.lambdify((target, beta_m), roots[0], "numpy")
-    stepsizes = np.asarray(gamma_of(lam, mom), dtype=float) * np.ones_like(mom)
 
-    def at(expr) -> np.ndarray:
-        f = sp.lambdify((gamma, beta_m), expr, "numpy")
-        return np.asarray(f(stepsizes, mom), dtype=float) * np.ones_like(mom)
+    def of(expr):
+        return sp.lambdify((gamma, beta_m), expr, "numpy")
 
     # the initial velocity is −c ∇F(w₀): c is minus the coefficient of the ∇F(w₀) factor
     grads = list(inv.initial_velocity.atoms(sp.core.function.AppliedUndef))
     if len(grads) != 1:
         raise ValueError(f"the derived initial velocity {inv.initial_velocity} is not c·∇F(w₀)")
     c = -sp.expand(inv.initial_velocity).coeff(grads[0])
-    return MomentumSchedule(
-        lam=lam, momenta=mom, stepsizes=stepsizes, time_steps=at(inv.time_step),
-        modified_lambdas=at(inv.modified_lambda), initial_velocity_factors=at(c),
-        lam_expression=str(inv.lam),
-    )
+    return gamma_of, of(inv.time_step), of(inv.modified_lambda), of(c), str(inv.lam)
