@@ -271,7 +271,11 @@ def _solve_conic(Zs: np.ndarray, g: GaugeSpec, weights: np.ndarray):
     notes.extend(str(w.message).splitlines()[0] for w in caught)
     if bp.value is None or bn.value is None or margin_con.dual_value is None:
         return None, None, status, notes
-    beta = weights * np.asarray(bp.value - bn.value, dtype=np.float64)
+    # a forbidden sign's part is 0 exactly (the solver returns it to within its accuracy,
+    # ~1e-12, and a negative β_j of that size would make the gauge +inf)
+    pos = np.asarray(bp.value, dtype=np.float64) if np.isfinite(a) else np.zeros(d)
+    neg = np.asarray(bn.value, dtype=np.float64) if np.isfinite(b) else np.zeros(d)
+    beta = weights * (pos - neg)
     lam = np.maximum(np.asarray(margin_con.dual_value, dtype=np.float64).ravel(), 0.0)
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(lam))):
         return None, None, status, [*notes, "solver returned non-finite values"]

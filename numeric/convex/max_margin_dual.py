@@ -316,7 +316,12 @@ def _lp(Z: np.ndarray, gauge: Any, max_iter: int, gap_target: float) -> DualSolv
         candidates.append((*polished, f"{status}, polished to the active vertex"))
     best = None
     for xc, zc, note in candidates:
-        beta = _normalise(Z, np.asarray(to_beta(xc), dtype=np.float64))
+        beta = np.asarray(to_beta(xc), dtype=np.float64)
+        # a forbidden sign is 0 exactly (the iterate has it to rounding, and a β_j of the
+        # wrong sign, however small, has gauge +inf)
+        beta = np.minimum(beta, 0.0) if not np.isfinite(a) else beta
+        beta = np.maximum(beta, 0.0) if not np.isfinite(b) else beta
+        beta = _normalise(Z, beta)
         lam = np.maximum(zc[:n], 0.0)
         if beta is None or not np.all(np.isfinite(lam)):
             continue
