@@ -319,57 +319,70 @@ def gradient_descent(
     losses = np.empty((B, record_steps.shape[0]))
     path = np.empty((B, record_steps.shape[0], d))
     last_loss = np.full(B, np.nan)
-    loss0 = None
+    thr = None  # _DIVERGENCE_FACTOR × the initial loss (floored at the tiniest float)
     rec = 0
+    n_rec = record_steps.shape[0]
     P = U * V  # β of every run; the kernel keeps it up to date
     R = np.empty((B, n))
     G = np.empty((B, d))
+    R2 = np.empty((B, n))
+    rnorm = np.empty(B)
+    loss = np.empty(B)
+    two_n = 2 * n
     scale_gd = gam / n
     scale_sgd = None if batch_size is None else gam / batch_size
     mask = None if batch_size is None else np.zeros((B, n))
-    rows = np.arange(B)[:, None]
+    keys = None if batch_size is None else np.empty((B, n))
+    all_active = True  # no run has stopped yet
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(n_steps + 1):
-            idx = None
-            if batch_size is not None:
+            last = k == n_steps
+            if batch_size is not None:  # the batches of step k (drawn even on the last step)
                 if gens is None:
-                    keys = gen.random((B, n))
+                    gen.random(out=keys)
                 else:  # one stream per run: run b's keys come from its own generator only
-                    keys = np.stack([g.random(n) for g in gens])
-                idx = np.argpartition(keys, batch_size - 1, axis=1)[:, :batch_size]
-            kernel.residual(X, y, P, out=R)
-            rnorm = np.linalg.norm(R, axis=1)
-            loss = rnorm**2 / (2 * n)
-            if loss0 is None:
-                loss0 = np.maximum(loss, np.finfo(float).tiny)
+                    for b, g in enumerate(gens):
+                        g.random(out=keys[b])
+                kernel.batch_mask(keys, batch_size, out=mask)
+            if per_run:  # residual and gradient of each run back to back (X_b in cache)
+                kernel.products(X, y, P, R, None if last else G, mask,
+                                None if all_active else np.flatnonzero(active))
+            else:
+                kernel.residual(X, y, P, out=R)
+            # ‖R_b‖ exactly as np.linalg.norm(R, axis=1) computes it
+            np.sqrt(np.add.reduce(np.multiply(R, R, out=R2), axis=1, out=rnorm), out=rnorm)
+            np.divide(np.square(rnorm, out=loss), two_n, out=loss)
+            if thr is None:
+                thr = _DIVERGENCE_FACTOR * np.maximum(loss, np.finfo(float).tiny)
             # status of the current iterate (before stepping)
-            bad = active & (~np.isfinite(loss) | (loss > _DIVERGENCE_FACTOR * loss0))
-            diverged |= bad
-            active &= ~bad
+            finite = np.isfinite(loss)
+            bad = active & (~finite | (loss > thr))
+            if bad.any():
+                diverged |= bad
+                active &= ~bad
             done = active & (rnorm / ynorm <= tol)
-            converged |= done
-            active &= ~done
-            last_loss = np.where(diverged, np.inf, np.where(np.isfinite(loss), loss, last_loss))
-            if rec < record_steps.shape[0] and k == record_steps[rec]:
+            if done.any():
+                converged |= done
+                active &= ~done
+            np.copyto(last_loss, loss, where=finite)
+            last_loss[diverged] = np.inf
+            if rec < n_rec and k == record_steps[rec]:
                 losses[:, rec] = last_loss
                 path[:, rec] = P
                 rec += 1
-            if k == n_steps or not np.any(active):
+            all_active = bool(active.all())
+            if last or not (all_active or active.any()):
                 break
-            if idx is None:
-                kernel.gradient(X, R, out=G)
-                scale = scale_gd
-            else:  # SGD: the rows idx of each run, as a 0/1 mask (one product for the batch)
-                mask[...] = 0.0
-                mask[rows, idx] = 1.0
+            if not per_run:
                 kernel.gradient(X, R, mask, out=G)
-                scale = scale_sgd
             # inactive runs take no step; a run whose step is not finite is frozen before it
-            ok = kernel.update(U, V, G, scale, active, gain, delta, sign, P)
-            newly_bad = active & ~ok
-            if np.any(newly_bad):
+            ok = kernel.update(U, V, G, scale_gd if mask is None else scale_sgd, active, gain,
+                               delta, sign, P)
+            if not ok.all():
+                newly_bad = active & ~ok
                 diverged |= newly_bad
                 active &= ~newly_bad
+                all_active = bool(active.all())
             steps += active
     if rec < record_steps.shape[0]:
         losses[:, rec:] = last_loss[:, None]

@@ -49,6 +49,21 @@ class UVKernel(Protocol):
                  out: np.ndarray | None = None) -> np.ndarray:
         """``G = (R ⊙ mask) X`` per run (no division: the scale goes to :meth:`update`)."""
 
+    def products(self, X: np.ndarray, y: np.ndarray, P: np.ndarray, R: np.ndarray,
+                 G: np.ndarray | None, mask: np.ndarray | None = None,
+                 runs: np.ndarray | None = None) -> None:
+        """``R = P Xᵀ − y`` and (unless ``G`` is None) ``G = (R ⊙ mask) X`` into ``R``, ``G``.
+
+        For a different ``X`` per run, run ``b``'s residual and gradient are computed back to
+        back (``X_b`` is read from memory once, the second time from cache), for the runs
+        ``runs`` only (None: all; the rows of the others are left as they are). Each entry is
+        the same as :meth:`residual` then :meth:`gradient` give.
+        """
+
+    def batch_mask(self, keys: np.ndarray, batch_size: int, out: np.ndarray) -> np.ndarray:
+        """The SGD rows: ``out[b, i] = 1`` for the ``batch_size`` smallest ``keys[b]`` (the
+        indices ``np.argpartition(keys, batch_size − 1, axis=1)[:, :batch_size]``), else 0."""
+
     def update(self, U: np.ndarray, V: np.ndarray, G: np.ndarray, scale: np.ndarray,
                active: np.ndarray, gain: np.ndarray, delta: np.ndarray, sign: np.ndarray,
                P: np.ndarray) -> np.ndarray:
@@ -86,9 +101,39 @@ def _gradient(X, R, mask=None, out=None):
         return np.matmul(Rm, X, out=out)
     B, _, d = X.shape
     G = np.empty((B, d)) if out is None else out
-    for b in range(B):  # X_b is still in cache from the residual when it fits
+    for b in range(B):
         np.dot(Rm[b], X[b], out=G[b])
     return G
+
+
+def _products(X, y, P, R, G, mask=None, runs=None):
+    if X.ndim == 2:  # one product each over the whole batch (the same calls as above)
+        _residual(X, y, P, out=R)
+        if G is not None:
+            _gradient(X, R, mask, out=G)
+        return
+    # one run at a time: X_b @ P_b, then R_b @ X_b while X_b is still in cache; the same BLAS
+    # calls on the same rows as _residual and _gradient (so the same numbers)
+    dot, sub, mul = np.dot, np.subtract, np.multiply
+    rm = None if mask is None or G is None else np.empty(R.shape[1])
+    for b in range(X.shape[0]) if runs is None else runs:
+        Xb, Rb = X[b], R[b]
+        dot(Xb, P[b], out=Rb)
+        sub(Rb, y[b], out=Rb)
+        if G is not None:
+            dot(Rb if rm is None else mul(Rb, mask[b], out=rm), Xb, out=G[b])
+
+
+def _batch_mask(keys, batch_size, out, rows=None):
+    idx = np.argpartition(keys if rows is None else keys[rows], batch_size - 1,
+                          axis=1)[:, :batch_size]
+    if rows is None:
+        out[...] = 0.0
+        out[np.arange(keys.shape[0])[:, None], idx] = 1.0
+    else:
+        out[rows] = 0.0
+        out[rows[:, None], idx] = 1.0
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,6 +151,12 @@ class _NumpyKernel:
 
     def gradient(self, X, R, mask=None, out=None):
         return _gradient(X, R, mask, out)
+
+    def products(self, X, y, P, R, G, mask=None, runs=None):
+        _products(X, y, P, R, G, mask, runs)
+
+    def batch_mask(self, keys, batch_size, out):
+        return _batch_mask(keys, batch_size, out)
 
     def update(self, U, V, G, scale, active, gain, delta, sign, P):
         from dln_verify.numeric.gd import delta_even, q_even
@@ -156,13 +207,25 @@ def _build_numba():
             tot += un + vn
         return tot
 
+    @numba.njit(fastmath={"reassoc", "contract"}, **opts)
+    def _bound(U, V, G, s):  # pragma: no cover - compiled
+        """``Σ_j |u_j − v_j x_j| + |v_j − u_j x_j|`` of the step (any order: a bound only)."""
+        tot = 0.0
+        for j in range(U.shape[0]):
+            x = s * G[j]
+            tot += abs(U[j] - V[j] * x) + abs(V[j] - U[j] * x)
+        return tot
+
     @numba.njit(fastmath={"contract"}, **opts)
-    def _commit(G, s, tu, tv, U, V, P, gain, delta):  # pragma: no cover - compiled
-        """Pass 2: commit the step, P = U V, and the series of the accumulators (x² < 0.0025);
-        returns how many entries need the exact formulas."""
+    def _commit(G, s, U, V, P, gain, delta):  # pragma: no cover - compiled
+        """Pass 2: the step ``u − v x``, ``v − u x`` (the same expressions as in ``_trial``),
+        P = U V, and the series of the accumulators (x² < 0.0025); returns how many entries
+        need the exact formulas."""
         nbig = 0
         for j in range(G.shape[0]):
             x = s * G[j]
+            un = U[j] - V[j] * x
+            vn = V[j] - U[j] * x
             x2 = x * x
             # −ln(1 − x²) = Σ_{k≤8} x^{2k}/k and 2x − 2 atanh x as in gd.delta_even
             q = x2 * (1.0 / 8.0) + (1.0 / 7.0)
@@ -185,8 +248,6 @@ def _build_numba():
             gain[j] += q if small else 0.0
             delta[j] += p if small else 0.0
             nbig += 0 if small else 1
-            un = tu[j]
-            vn = tv[j]
             U[j] = un
             V[j] = vn
             P[j] = un * vn
@@ -234,14 +295,36 @@ def _build_numba():
             if not active[b]:
                 continue
             s = scale[b]
-            if not np.isfinite(_trial(U[b], V[b], G[b], s, tu, tv)):
-                ok[b] = False
-                continue
-            if _commit(G[b], s, tu, tv, U[b], V[b], P[b], gain[b], delta[b]) > 0:
+            # the verdict is that of the row sum of the trial step (_trial): when the sum of
+            # the absolute values is finite and far below overflow, every entry and every
+            # partial sum of that row sum is finite whatever the order; otherwise _trial
+            # itself decides
+            if not _bound(U[b], V[b], G[b], s) <= 1e300:
+                if not np.isfinite(_trial(U[b], V[b], G[b], s, tu, tv)):
+                    ok[b] = False
+                    continue
+            if _commit(G[b], s, U[b], V[b], P[b], gain[b], delta[b]) > 0:
                 _exact(G[b], s, gain[b], delta[b], sign[b])
-        return ok
 
-    return _update
+    @numba.njit(**opts)
+    def _mask(keys, batch_size, out, tied):  # pragma: no cover - compiled
+        """out[b] = 1 on the batch_size smallest keys[b], when they are a unique set (the
+        batch_size-th smallest key is below the next one); tied[b] = True otherwise."""
+        B, n = keys.shape
+        ntied = 0
+        for b in range(B):
+            row = keys[b]
+            t = np.partition(row, batch_size - 1)[batch_size - 1]
+            cnt = 0
+            for i in range(n):
+                m = 1.0 if row[i] <= t else 0.0
+                out[b, i] = m
+                cnt += 1 if row[i] <= t else 0
+            tied[b] = cnt != batch_size
+            ntied += 1 if cnt != batch_size else 0
+        return ntied
+
+    return _update, _mask
 
 
 def _get_numba_update():
@@ -260,8 +343,8 @@ class _NumbaKernel:
 
     name = "numba"
 
-    def __init__(self, update) -> None:
-        self._update = update
+    def __init__(self, compiled) -> None:
+        self._update, self._mask = compiled
 
     def residual(self, X, y, P, out=None):
         return _residual(X, y, P, out)
@@ -269,11 +352,19 @@ class _NumbaKernel:
     def gradient(self, X, R, mask=None, out=None):
         return _gradient(X, R, mask, out)
 
+    def products(self, X, y, P, R, G, mask=None, runs=None):
+        _products(X, y, P, R, G, mask, runs)
+
+    def batch_mask(self, keys, batch_size, out):
+        tied = np.empty(keys.shape[0], dtype=np.bool_)
+        if self._mask(keys, int(batch_size), out, tied):  # equal keys: numpy's choice
+            _batch_mask(keys, batch_size, out, np.flatnonzero(tied))
+        return out
+
     def update(self, U, V, G, scale, active, gain, delta, sign, P):
         ok = np.empty(U.shape[0], dtype=np.bool_)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self._update(U, V, G, np.ascontiguousarray(scale, dtype=np.float64),
-                         np.ascontiguousarray(active, dtype=np.bool_), gain, delta, sign, P, ok)
+        self._update(U, V, G, np.ascontiguousarray(scale, dtype=np.float64),
+                     np.ascontiguousarray(active, dtype=np.bool_), gain, delta, sign, P, ok)
         return ok
 
 
