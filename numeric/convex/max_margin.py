@@ -14,6 +14,12 @@ the gauge ``inf{r > 0 : Σ h(β_i/r) ≤ 1}`` of a power-type profile ``h = w_±
 ``w = ∞`` forbids that sign (``φ_∞ = +∞`` there). It is solved with the split ``β = b₊ − b₋``,
 ``b_± ≥ 0``, minimising ``‖(w_+^{1/p} b₊, w_-^{1/p} b₋)‖_p``.
 
+Solvers: by default the numpy-only solvers of :mod:`dln_verify.numeric.convex.max_margin_dual`
+(dual Newton for ``1 < p < ∞``, an LP interior point for ``p ∈ {1, ∞}``,
+``docs/theory/classification.md §1.9``) run first; their answer is returned only if the
+certificate below accepts it. Otherwise (and with ``method="cvxpy"``) the separability LPs
+(HiGHS) decide bad data and cvxpy (CLARABEL, then SCS) solves the split problem.
+
 Certificate (independent of the solver's status): the largest constraint violation, and the
 relative duality gap ``(φ_∞(β) − Σλ̃)/φ_∞(β)`` with the constraint multipliers ``λ`` rescaled to be
 dual feasible, ``λ̃ = λ / φ_∞°(Zᵀλ)``; the polar gauge is
@@ -369,7 +375,9 @@ def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6,
         Bad input (naming the parameter and its allowed range), data that are not linearly
         separable (the LP ``max t : Zβ ≥ t, ‖β‖_∞ ≤ 1`` has value ≤ 1e-9), or a gauge that
         forbids every separating direction (the same LP restricted to the allowed signs has
-        value ≤ 1e-9) — decided by these LPs, never by the conic solver's status.
+        value ≤ 1e-9) — decided by these LPs, never by the conic solver's status. The LPs run
+        only when the numpy-only solver's answer is not accepted: an accepted β (``Zβ ≥ 1``
+        to ``tolerance``, finite gauge) already proves both properties.
     """
     X, y = check_classification_data(X, y)
     tolerance = check_in_range(tolerance, "tolerance", 0.0, 1.0, low_inclusive=False,
