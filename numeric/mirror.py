@@ -167,6 +167,12 @@ def potential_from_sympy(
     f1 = sp.lambdify(x, d1, modules="numpy")
     f2 = sp.lambdify(x, d2, modules="numpy")
     f3 = sp.lambdify(x, d3, modules="numpy")
+    return _potential_from_derivatives(name or str(phi), str(phi), f1, f2, f3, coordinates)
+
+
+def _potential_from_derivatives(name: str, expression: str, f1, f2, f3,
+                                coordinates: str) -> NumericPotential:
+    """A :class:`NumericPotential` from the first three derivatives of ϕ (numpy functions)."""
 
     def hess3(b):
         b = np.asarray(b, dtype=np.float64)
@@ -192,13 +198,31 @@ def potential_from_sympy(
             probe = np.asarray(f2(np.linspace(-50.0, 50.0, 201)), dtype=np.float64)
         positive = np.all(np.isfinite(probe)) and np.all(probe > 1e-8)
         coordinates = "primal" if positive else "dual"
-    return NumericPotential(name or str(phi), grad, grad_inv, inv_hess, str(phi), hess, hess3,
-                            coordinates)
+    return NumericPotential(name, grad, grad_inv, inv_hess, expression, hess, hess3, coordinates)
+
+
+# ``asymmetric`` (docs/theory/classification.md §1.2), ϕ = 5x²/2 − 3x√(1+x²)/2: its derivatives
+# as SymPy's ``lambdify`` prints them (same operations in the same order, so the same floats;
+# tests/numeric/test_mirror.py compares them bit for bit with a fresh lambdify)
+def _asymmetric_d1(x):
+    return -3/2*x**2/np.sqrt(x**2 + 1) + 5*x - 3/2*np.sqrt(x**2 + 1)
+
+
+def _asymmetric_d2(x):
+    return (3/2)*x**3/(x**2 + 1)**(3/2) - 9/2*x/np.sqrt(x**2 + 1) + 5
+
+
+def _asymmetric_d3(x):
+    return -9/2*x**4/(x**2 + 1)**(5/2) + 9*x**2/(x**2 + 1)**(3/2) - (9/2)/np.sqrt(x**2 + 1)
+
+
+_ASYMMETRIC_EXPRESSION = "5*x**2/2 - 3*x*sqrt(x**2 + 1)/2"
 
 
 def builtin_potential(name: str, alpha: float = 0.1) -> NumericPotential:
     """Closed-form mirror maps of the potentials of docs/theory/classification.md §1.2
-    (``quadratic``, ``cubic``, ``cosh``, ``hypentropy``); other names go through
+    (``quadratic``, ``cubic``, ``cosh``, ``hypentropy``, and ``asymmetric`` through its
+    SymPy-printed derivatives, without importing SymPy); other names go through
     :func:`potential_from_sympy`.
 
     ``hypentropy`` is ``x asinh(x/α²) − √(x²+α⁴) + α²``: ``θ = asinh(β/α²)``, ``β = α² sinh θ``
@@ -246,6 +270,9 @@ def builtin_potential(name: str, alpha: float = 0.1) -> NumericPotential:
             lambda t: scaled_cosh(log_a2, t),
             f"x*asinh(x/{a2:g}) - sqrt(x**2 + {a2 * a2:g}) + {a2:g}",
         )
+    if name == "asymmetric":
+        return _potential_from_derivatives(name, _ASYMMETRIC_EXPRESSION, _asymmetric_d1,
+                                           _asymmetric_d2, _asymmetric_d3, "auto")
     from dln_verify.symbolic.horizon import parse_potential
 
     phi, x = parse_potential(name)

@@ -219,3 +219,21 @@ def test_method_is_validated(data):
     X, y = data
     with pytest.raises(ValueError, match="method"):
         mirror_flow(X, y, builtin_potential("quadratic"), [1.0], method="RK45")
+
+
+def test_asymmetric_closed_forms_are_the_sympy_derivatives_bit_for_bit():
+    """builtin_potential('asymmetric') uses ϕ', ϕ'', ϕ''' as lambdify prints them: the same
+    floats as potential_from_sympy, so the built-in path changes no number."""
+    from dln_verify.numeric.mirror import builtin_potential, potential_from_sympy
+
+    phi, x = parse_potential("asymmetric")
+    ref = potential_from_sympy(phi, x, name="asymmetric")
+    mine = builtin_potential("asymmetric")
+    b = np.concatenate([np.linspace(-60.0, 60.0, 2001), [0.0, 1e-300, -3e-9, 1e150, -1e200]])
+    with np.errstate(all="ignore"):
+        for f in ("grad", "hess", "hess_deriv"):
+            np.testing.assert_array_equal(getattr(mine, f)(b), getattr(ref, f)(b))
+        theta = np.linspace(-40.0, 40.0, 801)
+        np.testing.assert_array_equal(mine.grad_inv(theta), ref.grad_inv(theta))
+    assert (mine.coordinates, mine.expression) == (ref.coordinates, ref.expression)
+    assert str(phi) == mine.expression

@@ -35,6 +35,7 @@ from dln_verify.numeric.convex.max_margin import (
 )
 from dln_verify.numeric.instances import Instance, load_data, separable_classification
 from dln_verify.numeric.mirror import angle, builtin_potential, mirror_flow, potential_from_sympy
+from dln_verify.symbolic.builtin_horizons import builtin_horizon
 from dln_verify.verify.bibliography import PESME_DRAGOMIR2024
 from dln_verify.verify.checks import (
     LATE_WINDOW,
@@ -97,7 +98,7 @@ USER_MAX_NFEV = 4000
 #: K of the regime rule (docs/theory/classification.md §1.8): the items the limit treats as
 #: inactive must weigh at most e^{−K} = 1 % of the active ones from the start of the late window
 REGIME_K = float(np.log(100.0))
-_BUILTIN_NUMERIC = {"quadratic", "cubic", "cosh", "hypentropy"}
+_BUILTIN_NUMERIC = {"quadratic", "cubic", "cosh", "hypentropy", "asymmetric"}
 #: redraws of the default data allowed before the instance is declared outside the assumptions
 MAX_REDRAWS = 20
 
@@ -111,11 +112,9 @@ def uniqueness_failures(X, y, names: list[str]) -> dict[str, Any]:
     (:func:`~dln_verify.numeric.convex.max_margin.optimal_face_diameter`; a sharp isolated
     minimiser gives exactly 10). Returns ``{name: FaceDiameter}`` of the failures.
     """
-    from dln_verify.symbolic.horizon import horizon_function, parse_potential
-
     out: dict[str, Any] = {}
     for name in names:
-        g = as_gauge(horizon_function(*parse_potential(name)))
+        g = as_gauge(horizon_of(name))
         face = _memo(("face", g.p, g.w_pos, g.w_neg), X, y,
                      lambda g=g: optimal_face_diameter(X, y, g))
         if not face.unique:
@@ -159,11 +158,9 @@ def regime_failures(X, y, names: list[str]) -> dict[str, Any]:
     docs/theory/classification.md §1.8 for why).
     Returns ``{name: RegimeGap}`` of the failures.
     """
-    from dln_verify.symbolic.horizon import horizon_function, parse_potential
-
     out: dict[str, Any] = {}
     for name in names:
-        hf = horizon_function(*parse_potential(name))
+        hf = horizon_of(name)
         if hf.p is not None and not np.isinf(float(hf.p)):
             continue
         gap = regime_gap(_max_margin(X, y, hf), X, y, REGIME_K)
@@ -203,6 +200,18 @@ def integrate(X, y, pot, grid, loss: str, max_nfev: int = RUN_MAX_NFEV):
     return res, used, f"{method} rtol={rtol:g} atol={atol:g}"
 
 
+def horizon_of(name: str):
+    """The horizon function of potential ``name``: the recorded SymPy derivation for a built-in
+    name (:mod:`dln_verify.symbolic.builtin_horizons`, no SymPy import), else derived now
+    (:func:`dln_verify.symbolic.horizon.horizon_function`)."""
+    record = builtin_horizon(name)
+    if record is not None:
+        return record
+    from dln_verify.symbolic.horizon import horizon_function, parse_potential
+
+    return horizon_function(*parse_potential(name))
+
+
 def _pot_numeric(name: str, alpha: float):
     if name in _BUILTIN_NUMERIC:
         return builtin_potential(name, alpha)
@@ -218,12 +227,10 @@ def _gauge_tuple(g: GaugeSpec) -> list[float]:
 
 def predict_directions(inst: Instance, names: list[str]) -> Prediction:
     """Derive each horizon function and solve its max-margin problem (with certificates)."""
-    from dln_verify.symbolic.horizon import horizon_function, parse_potential
-
     values: dict[str, Any] = {}
     certs = []
     for name in names:
-        hf = horizon_function(*parse_potential(name))
+        hf = horizon_of(name)
         sol = _max_margin(inst.X, inst.y, hf)
         values[name] = {"beta": sol.beta, "gauge": _gauge_tuple(sol.gauge),
                         "margin": sol.margin, "kind": hf.kind, "p": hf.p,
@@ -327,9 +334,7 @@ class MirrorHorizon(Claim):
             if profile == "thorough":
                 names.append("quartic")
         else:
-            from dln_verify.symbolic.horizon import horizon_function, parse_potential
-
-            horizon_function(*parse_potential(potential))  # refuse early, readable message
+            horizon_of(potential)  # refuse early, readable message
             names = [potential]
         losses = ["exp", "logistic"] if profile == "thorough" else ["exp"]
         params = {"potentials": names, "losses": losses, "log_t": list(LOG_T_QUICK),
