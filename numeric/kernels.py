@@ -4,19 +4,27 @@ One step of (S)GD on ``β = u ⊙ v`` (``docs/theory/regression.md`` §3.1; Even
 Flammarion, NeurIPS 2023, arXiv:2302.08982, Theorem 1) for a batch of B runs splits into
 
 1. the products with the data — :meth:`UVKernel.residual` ``R = P Xᵀ − y`` with ``P = U ⊙ V``
-   and :meth:`UVKernel.gradient` ``G = (R ⊙ M) X`` (``M`` the 0/1 mask of the SGD rows, or none):
-   one matrix product over the whole batch for a shared ``X`` of shape (n, d), and a per-run
-   pair of matrix-vector products (each ``X_b`` read once from memory, the second pass from
-   cache) for a different ``X`` per run, shape (B, n, d);
+   and :meth:`UVKernel.gradient` ``G = (R ⊙ M) X`` (``M`` the 0/1 mask of the SGD rows, or none,
+   from :meth:`UVKernel.batch_mask`): one matrix product over the whole batch for a shared ``X``
+   of shape (n, d); for a different ``X`` per run, shape (B, n, d), :meth:`UVKernel.products`
+   does run ``b``'s two matrix-vector products back to back, so that ``X_b`` is read once from
+   memory and the second time from cache;
 2. the elementwise work — :meth:`UVKernel.update`: with ``x = s_b G`` (``s_b = γ_b / n`` or
    ``γ_b / b``) the simultaneous step ``u ← u − v x``, ``v ← v − u x``, its finiteness test, the
    accumulators ``Σ q(x)``, ``Σ [2x + ln|(1−x)/(1+x)|]``, ``Π sign(1 − x²)`` of Even et al.'s
-   identity and the next ``P = U ⊙ V`` — fused into two passes over each run's row by numba,
-   where numpy needs about twenty.
+   identity and the next ``P = U ⊙ V`` — fused by numba into a read-only check pass and one
+   commit pass over each run's row (the row is in cache for the second), where numpy needs
+   about twenty passes.
+
+The numba passes evaluate the same expressions in the same order with the same contractions
+into fused multiply-adds as the earlier trial-copy-and-commit kernel, so they give its numbers
+bit for bit (and the finiteness verdict of its trial row sum; see ``_update``); numba and numpy
+agree to rounding (numpy does not fuse multiply-adds).
 
 Backends: ``"numba"`` (default when numba imports) and ``"numpy"`` (the reference, always
 available); :func:`get_kernel` picks one, ``DLN_VERIFY_KERNEL_BACKEND`` overrides the default.
-A further backend (e.g. an accelerator) only has to provide the three methods. Everything is
+A further backend (e.g. an accelerator) only has to provide the methods of
+:class:`UVKernel`. Everything is
 float64.
 """
 
@@ -312,14 +320,32 @@ def _build_numba():
         batch_size-th smallest key is below the next one); tied[b] = True otherwise."""
         B, n = keys.shape
         ntied = 0
+        low = np.empty(batch_size)  # the batch_size smallest so far, sorted
         for b in range(B):
             row = keys[b]
-            t = np.partition(row, batch_size - 1)[batch_size - 1]
+            if batch_size <= 32:  # insertion into a short sorted list
+                m = 0
+                for i in range(n):
+                    v = row[i]
+                    if m < batch_size:
+                        j = m
+                        m += 1
+                    elif v < low[batch_size - 1]:
+                        j = batch_size - 1
+                    else:
+                        continue
+                    while j > 0 and low[j - 1] > v:
+                        low[j] = low[j - 1]
+                        j -= 1
+                    low[j] = v
+                t = low[batch_size - 1]
+            else:
+                t = np.partition(row, batch_size - 1)[batch_size - 1]
             cnt = 0
             for i in range(n):
-                m = 1.0 if row[i] <= t else 0.0
-                out[b, i] = m
-                cnt += 1 if row[i] <= t else 0
+                inside = row[i] <= t
+                out[b, i] = 1.0 if inside else 0.0
+                cnt += 1 if inside else 0
             tied[b] = cnt != batch_size
             ntied += 1 if cnt != batch_size else 0
         return ntied
@@ -339,7 +365,7 @@ def _get_numba_update():
 
 
 class _NumbaKernel:
-    """The elementwise step fused into two passes per run row (numba, no temporaries)."""
+    """The elementwise step fused into a check and a commit pass per run row (numba)."""
 
     name = "numba"
 

@@ -280,3 +280,34 @@ def test_a_continued_run_accepts_a_collapsed_u_plus_v_and_keeps_it_exact():
     assert np.all(np.isfinite(res.final_beta))
     with pytest.raises(ValueError, match="continued"):
         gradient_descent(X, y, u0, v0, 0.05, 10, continued="yes")
+
+
+@pytest.mark.parametrize("batch_size", [None, 3])
+def test_a_per_run_batch_is_its_runs_alone_bit_for_bit(batch_size):
+    """Run b of a batch of per-run designs is run b alone (shape (1, n, d)) exactly, while the
+    other runs converge, diverge or run on (stopped runs are skipped in the products)."""
+    from dln_verify.numeric.kernels import available_backends
+
+    rng = np.random.default_rng(90)
+    B, n, d = 4, 6, 14
+    Xs, ys = rng.standard_normal((B, n, d)), rng.standard_normal((B, n))
+    gams = np.array([0.4, 0.2, 40.0, 0.01])  # converges early, later, diverges, runs on
+    u0 = np.full(d, 0.3)
+
+    def gens():
+        return [np.random.default_rng(s) for s in (21, 22, 23, 24)]
+
+    for backend in available_backends():
+        batch = gradient_descent(Xs, ys, u0, np.zeros(d), gams, 600, tol=1e-6, record_every=7,
+                                 batch_size=batch_size, rng=gens(), backend=backend)
+        assert batch.converged[:2].all() and batch.diverged[2] and not batch.converged[3]
+        assert batch.steps[0] < batch.steps[1]
+        for b in range(B):
+            one = gradient_descent(Xs[b:b + 1], ys[b:b + 1], u0, np.zeros(d), gams[b], 600,
+                                   tol=1e-6, record_every=7, batch_size=batch_size,
+                                   rng=[gens()[b]], backend=backend)
+            for field in ("beta", "u", "v", "losses", "gain", "delta", "invariant_sign",
+                          "steps", "converged", "diverged"):
+                np.testing.assert_array_equal(getattr(batch, field)[b], getattr(one, field)[0],
+                                              err_msg=f"{backend} run {b}: {field}")
+            assert batch.message[b].split(":", 1)[1] == one.message[0].split(":", 1)[1]

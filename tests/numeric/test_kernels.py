@@ -105,3 +105,73 @@ def test_backend_selection(monkeypatch):
     monkeypatch.setenv("DLN_VERIFY_KERNEL_BACKEND", "fortran")
     with pytest.raises(ValueError, match="DLN_VERIFY_KERNEL_BACKEND"):
         default_backend()
+
+
+def _argpartition_mask(keys, b):
+    mask = np.zeros_like(keys)
+    idx = np.argpartition(keys, b - 1, axis=1)[:, :b]
+    mask[np.arange(keys.shape[0])[:, None], idx] = 1.0
+    return mask
+
+
+@pytest.mark.parametrize("backend", BACKENDS_HERE)
+@pytest.mark.parametrize("batch_size", [1, 3, 32, 33, 99, 100])
+def test_batch_mask_is_the_argpartition_choice(backend, batch_size):
+    rng = np.random.default_rng(batch_size)
+    keys = rng.random((7, 100))
+    keys[3] = np.round(keys[3] * 4) / 4  # many equal keys: numpy's choice decides
+    keys[5, :40] = keys[5, 0]
+    out = np.full_like(keys, 7.0)
+    get_kernel(backend).batch_mask(keys, batch_size, out)
+    np.testing.assert_array_equal(out, _argpartition_mask(keys, batch_size))
+    assert np.all(out.sum(axis=1) == batch_size)
+
+
+@pytest.mark.parametrize("backend", BACKENDS_HERE)
+@pytest.mark.parametrize("masked", [False, True])
+def test_products_equal_residual_then_gradient_exactly(backend, masked):
+    rng = np.random.default_rng(4)
+    B, n, d = 5, 6, 11
+    Xs, ys = rng.standard_normal((B, n, d)), rng.standard_normal((B, n))
+    X, y = Xs[0], ys[0]
+    P = rng.standard_normal((B, d))
+    mask = (rng.random((B, n)) < 0.5).astype(float) if masked else None
+    k = get_kernel(backend)
+    for Xa, ya in ((X, y), (Xs, ys)):
+        R_ref = k.residual(Xa, ya, P)
+        G_ref = k.gradient(Xa, R_ref, mask)
+        R, G = np.empty((B, n)), np.empty((B, d))
+        k.products(Xa, ya, P, R, G, mask)
+        np.testing.assert_array_equal(R, R_ref)
+        np.testing.assert_array_equal(G, G_ref)
+        k.products(Xa, ya, P, R, None, mask)  # residual only
+        np.testing.assert_array_equal(R, R_ref)
+    # only some runs: the other rows are left as they are
+    R, G = np.full((B, n), 5.0), np.full((B, d), 5.0)
+    runs = np.array([1, 3])
+    k.products(Xs, ys, P, R, G, mask, runs)
+    np.testing.assert_array_equal(R[runs], R_ref[runs])
+    np.testing.assert_array_equal(G[runs], G_ref[runs])
+    assert np.all(np.delete(R, runs, axis=0) == 5.0) and np.all(np.delete(G, runs, axis=0) == 5.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS_HERE)
+def test_update_verdict_near_overflow(backend):
+    """Rows whose entries are finite but huge: the verdict is the row sum's, not a bound's."""
+    d = 50
+    U = np.full((3, d), 1e306)
+    V = np.full((3, d), -1e306)
+    G = np.full((3, d), 1e-3)
+    U[1] = V[1] = 1e307  # u − v x, v − u x ≈ 1e307, all of one sign: the row sum overflows
+    U[2] = 0.5  # an ordinary row
+    V[2] = 0.25
+    scale = np.ones(3)
+    with np.errstate(over="ignore"):
+        gain, delta, sign, P = np.zeros((3, d)), np.zeros((3, d)), np.ones((3, d)), U * V
+        Un, _, _, _, _, ok_ref = _direct_step(U, V, G, scale, np.ones(3, bool))
+    U0 = U.copy()
+    ok = get_kernel(backend).update(U, V, G, scale, np.ones(3, bool), gain, delta, sign, P)
+    np.testing.assert_array_equal(ok, [True, False, True])
+    np.testing.assert_array_equal(ok, ok_ref)
+    np.testing.assert_array_equal(U[1], U0[1])  # frozen
+    np.testing.assert_allclose(U[[0, 2]], Un[[0, 2]], rtol=1e-15)
