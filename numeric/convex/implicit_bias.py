@@ -524,7 +524,7 @@ def _certify(X, y, factor, beta, log_alpha, reference, depth, tol) -> Certificat
     # invariant under y → s·y and a tiny y does not make every small β "accepted". Computed in
     # units where max|X| and max|y| lie in [0.5, 1) (exact power-of-two rescaling) and with
     # scale-safe norms, so that neither Xβ nor the squares in ‖·‖ under- or overflow.
-    ks, kt = power_of_two_scale(y), power_of_two_scale(X)
+    ks, kt = power_of_two_scale(y), factor.kt  # the factor's kt is power_of_two_scale(X)
     ys = np.ldexp(y, -ks)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         bs = np.ldexp(beta, kt - ks)
@@ -591,7 +591,8 @@ def _check_alpha_range(alpha, depth: int) -> None:
         )
 
 
-def _check_effective_scale(X, y, log_alpha, depth: int) -> tuple[int, int] | None:
+def _check_effective_scale(X, y, log_alpha, depth: int,
+                           kt: int | None = None) -> tuple[int, int] | None:
     """Check the dimensionless scale of the problem; say whether to solve it rescaled.
 
     With ``max|y| = f_y 2^{ks}`` and ``max|X| = f_X 2^{kt}`` (``f ∈ [0.5, 1)``), the problem is
@@ -604,7 +605,8 @@ def _check_effective_scale(X, y, log_alpha, depth: int) -> tuple[int, int] | Non
     Returns ``(ks, kt)`` when ``|ks|`` or ``|kt|`` exceeds :data:`_RESCALE_BEYOND` (the solve is
     then done in the rescaled units), None otherwise (ordinary data are solved as given).
     """
-    ks, kt = power_of_two_scale(y), power_of_two_scale(X)
+    ks = power_of_two_scale(y)
+    kt = power_of_two_scale(X) if kt is None else kt  # callers with a factor pass factor.kt
     if abs(ks - kt) > _MAX_ANSWER_EXPONENT:
         raise ValueError(
             f"the scale of y relative to X is outside the supported range: max|y| / max|X| "
@@ -1027,7 +1029,7 @@ def implicit_bias_solution(
             raise ValueError(f"warm_start must have length n = {n}, got {warm_start.shape[0]}")
     log_alpha = _log_alpha(alpha, d)
     X_user, y_user, log_alpha_user, reference_user = X, y, log_alpha, reference
-    k = _check_effective_scale(X, y, log_alpha, depth)
+    k = _check_effective_scale(X, y, log_alpha, depth, factor.kt)
     if k is None:  # ordinary data: the measured range of α itself (unchanged)
         _check_alpha_range(alpha, depth)
     rescale_notes: list[str] = []
