@@ -319,7 +319,7 @@ def _rms(a: np.ndarray) -> float:
 
 
 def _dop853_tableau():
-    """DOP853's coefficients (Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.10), as scipy
+    """DOP853's coefficients (Hairer, Nørsett & Wanner, *Solving ODEs I*, Sec. II.10), as scipy
     ships them: ``A`` (12×12), ``B`` (12), ``C`` (12), ``E3``, ``E5`` (13)."""
     from scipy.integrate._ivp import dop853_coefficients as dc
 
