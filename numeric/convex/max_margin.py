@@ -15,7 +15,8 @@ the gauge ``inf{r > 0 : Σ h(β_i/r) ≤ 1}`` of a power-type profile ``h = w_±
 ``b_± ≥ 0``, minimising ``‖(w_+^{1/p} b₊, w_-^{1/p} b₋)‖_p``.
 
 Solvers: by default the numpy-only solvers of :mod:`dln_verify.numeric.convex.max_margin_dual`
-(dual Newton for ``1 < p < ∞``, an LP interior point for ``p ∈ {1, ∞}``,
+(dual Newton for ``1 < p ≤ 3``, a primal barrier first for ``p > 3``, an LP interior point for
+``p ∈ {1, ∞}``,
 ``docs/theory/classification.md §1.9``) run first; their answer is returned only if the
 certificate below accepts it. Otherwise (and with ``method="cvxpy"``) the separability LPs
 (HiGHS) decide bad data and cvxpy (CLARABEL, then SCS) solves the split problem.
@@ -358,12 +359,13 @@ def max_margin(X, y, gauge: Any = "l2", *, tolerance: float = 1e-6,
     method : {"auto", "cvxpy"}
         ``"auto"`` (default): the numpy-only solver of
         :mod:`~dln_verify.numeric.convex.max_margin_dual` first (dual Newton for
-        ``1 < p < ∞``, LP interior point for ``p ∈ {1, ∞}``); its answer is returned only if
+        ``1 < p ≤ 3``, primal barrier for ``p > 3``, LP interior point for ``p ∈ {1, ∞}``);
+        its answer is returned only if
         the certificate above accepts it (a certified β with ``Zβ ≥ 1`` and finite gauge
         proves separability with the allowed signs, so the LPs are not solved), otherwise the
         ``"cvxpy"`` path runs unchanged. ``"cvxpy"``: separability LPs (HiGHS), then the conic
         solve (CLARABEL, SCS). ``certificate.solver`` says which produced the answer
-        (``"dual-newton"``, ``"interior-point"`` or ``"cvxpy-clarabel"``).
+        (``"dual-newton"``, ``"primal-newton"``, ``"interior-point"`` or ``"cvxpy-clarabel"``).
 
     Returns
     -------
