@@ -620,6 +620,17 @@ def momentum_gradient_flow(
     inv_lam = 1.0 / lam
     XT_n = X.T / n
 
+    jit = _mgf_kernels()
+    beta_buf = np.empty(d)
+
+    def rhs_compiled(_t, z):
+        # the elementwise work compiled, the products numpy's: the same floats as rhs below
+        jit.beta_of_state(z, d, beta_buf)
+        g = XT_n @ (X @ beta_buf - y)
+        out = np.empty_like(z)
+        jit.derivative(z, g, d, inv_lam, bool(path_only), out)
+        return out
+
     def rhs(_t, z):
         s, dd, sd, ddd = z[:d], z[d:2 * d], z[2 * d:3 * d], z[3 * d:4 * d]
         beta = 0.25 * (s * s - dd * dd)
@@ -652,7 +663,8 @@ def momentum_gradient_flow(
     t_eval = times if times[-1] == t_max else np.append(times, t_max)
     with progress_scope(t_max, "t", f"momentum gradient flow, λ = {lam:.3g}") as bar:
         # track_time reports the solver's t without touching what rhs returns
-        sol = _scipy_integrate.solve_ivp(track_time(rhs, bar), (0.0, t_max), state0, method=method,
+        fun = rhs if jit is None else rhs_compiled
+        sol = _scipy_integrate.solve_ivp(track_time(fun, bar), (0.0, t_max), state0, method=method,
                                    t_eval=t_eval, events=crossing, rtol=rtol, atol=atol)
     crossed = bool(sol.t_events[0].size > 0)
     crossing_time = float(sol.t_events[0][0]) if crossed else None
@@ -694,6 +706,25 @@ def momentum_gradient_flow(
         message=str(sol.message), nfev=int(sol.nfev), converged=success, final_beta=u * v,
         diverged=not bool(np.all(np.isfinite(zf[:4 * d]))),
     )
+
+
+_MGF_JIT: list = []  # [module or None], filled on first use
+
+
+def _mgf_kernels():
+    """:mod:`dln_verify.numeric._mgf_jit` (None when numba does not import or compile: the
+    numpy right-hand side is used)."""
+    if not _MGF_JIT:
+        try:
+            from dln_verify.numeric import _mgf_jit
+
+            z = np.ones(6)
+            _mgf_jit.beta_of_state(z, 1, np.empty(1))
+            _mgf_jit.derivative(z, np.ones(1), 1, 1.0, False, np.empty(6))
+            _MGF_JIT.append(_mgf_jit)
+        except Exception:  # noqa: BLE001 - numba missing or unusable: numpy is the fallback
+            _MGF_JIT.append(None)
+    return _MGF_JIT[0]
 
 
 def relative_path_error(paths: np.ndarray, reference: np.ndarray) -> np.ndarray:
