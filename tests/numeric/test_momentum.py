@@ -321,3 +321,18 @@ def test_mgf_rejects_stiff_lambda_for_explicit_method(data):
 def test_conversions_validate(func, args, name):
     with pytest.raises(ValueError, match=name):
         func(*args)
+
+
+@pytest.mark.parametrize("path_only", [False, True])
+def test_mgf_compiled_right_hand_side_gives_the_numpy_floats(data, monkeypatch, path_only):
+    """The compiled elementwise part keeps numpy's operations and order: identical results."""
+    import dln_verify.numeric.momentum as mm
+
+    X, y = data
+    times = np.linspace(0.0, 5.0, 6)
+    compiled = momentum_gradient_flow(X, y, 0.3, 0.4, 5.0, times, path_only=path_only)
+    monkeypatch.setattr(mm, "_MGF_JIT", [None])
+    plain = momentum_gradient_flow(X, y, 0.3, 0.4, 5.0, times, path_only=path_only)
+    assert compiled.nfev == plain.nfev
+    for field in ("beta", "u", "v", "integral_s", "integral_d", "alpha_inf_sq"):
+        np.testing.assert_array_equal(getattr(compiled, field), getattr(plain, field))
