@@ -16,6 +16,41 @@ def test_gf_hypentropy_on_random_instances(instance):
     assert all(c.rejected for c in ev.controls)
 
 
+def test_gf_hypentropy_controls_reuse_the_predicted_solves_bit_for_bit(monkeypatch):
+    """The controls that share an input with the prediction (ψ_α in "no-reference-point", the
+    Bregman projection in "alpha-squared-not-doubled") get the same floats as a fresh solve,
+    without solving again: 4 + 4 solves, not 12."""
+    import numpy as np
+
+    import dln_verify.verify.claims.gf_hypentropy as module
+    from dln_verify.numeric.convex import implicit_bias_solution
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[2])
+        return implicit_bias_solution(*args, **kwargs)
+
+    monkeypatch.setattr(module, "implicit_bias_solution", counted)
+    inst = HYPENTROPY.default_instance(seed=3)
+    pred = HYPENTROPY.predict(inst)
+    controls = {c.name: c.prediction for c in HYPENTROPY.negative_controls(inst, pred, None)}
+    assert len(calls) == 8
+    a_u, a_v = np.asarray(inst.params["a_u"]), np.asarray(inst.params["a_v"])
+    scale = np.sqrt((a_u**2 - a_v**2) / 2.0)
+    fresh = implicit_bias_solution(inst.X, inst.y, scale, reference=a_u * a_v).beta
+    assert np.array_equal(controls["alpha-squared-not-doubled"].values["unbalanced"], fresh)
+    for a, got in zip(inst.params["alpha"], controls["no-reference-point"].values["balanced"],
+                      strict=True):
+        assert np.array_equal(got, implicit_bias_solution(inst.X, inst.y, a).beta)
+    no_ref = implicit_bias_solution(inst.X, inst.y, scale).beta
+    assert np.array_equal(controls["no-reference-point"].values["unbalanced"], no_ref)
+    assert not np.array_equal(no_ref, fresh)  # the control differs where it should
+    # a new instance (same seed, new arrays) is solved again, not served from the memo
+    HYPENTROPY.predict(HYPENTROPY.default_instance(seed=3))
+    assert len(calls) == 12
+
+
 @given(DEPTH.instances())
 def test_gf_depth_on_random_instances(instance):
     ev = DEPTH.check_instance(instance)

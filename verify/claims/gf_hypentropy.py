@@ -12,6 +12,8 @@ independent.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from dln_verify.numeric.convex import implicit_bias_solution
@@ -166,21 +168,35 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
 
         return draw()
 
-    @staticmethod
-    def _solve(instance, scale_of):
+    def _memo(self, instance, key, compute):
+        """``compute()`` once per instance and key: the controls reuse predict's solves with the
+        same inputs (argmin ψ_α in "no-reference-point", the Bregman projection in
+        "alpha-squared-not-doubled"), the same floats without solving again."""
+        memo = self.__dict__.setdefault("_solves", weakref.WeakKeyDictionary())
+        per_instance = memo.setdefault(instance, {})
+        if key not in per_instance:
+            per_instance[key] = compute()
+        return per_instance[key]
+
+    def _solve(self, instance, scale_of, key):
         X, y = instance.X, instance.y
-        return [implicit_bias_solution(X, y, scale_of(a)) for a in instance.params["alpha"]]
+        return self._memo(instance, ("balanced", key), lambda: [
+            implicit_bias_solution(X, y, scale_of(a)) for a in instance.params["alpha"]])
 
     def _unbalanced(self, instance, with_reference: bool):
-        a_u = np.asarray(instance.params["a_u"])
-        a_v = np.asarray(instance.params["a_v"])
-        alpha_tilde = np.sqrt((a_u**2 - a_v**2) / 2.0)
-        reference = a_u * a_v if with_reference else None
-        return implicit_bias_solution(instance.X, instance.y, alpha_tilde, reference=reference)
+        def compute():
+            a_u = np.asarray(instance.params["a_u"])
+            a_v = np.asarray(instance.params["a_v"])
+            alpha_tilde = np.sqrt((a_u**2 - a_v**2) / 2.0)
+            reference = a_u * a_v if with_reference else None
+            return implicit_bias_solution(instance.X, instance.y, alpha_tilde,
+                                          reference=reference)
 
-    def _prediction(self, instance, label, scale_of, with_reference=True):
+        return self._memo(instance, ("unbalanced", with_reference), compute)
+
+    def _prediction(self, instance, label, scale_of, key, with_reference=True):
         """``argmin ψ_{scale_of(α)}`` for every α, and the unbalanced Bregman projection."""
-        balanced = self._solve(instance, scale_of)
+        balanced = self._solve(instance, scale_of, key)
         unbalanced = self._unbalanced(instance, with_reference)
         return Prediction(
             label,
@@ -189,7 +205,7 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
         )
 
     def predict(self, instance):
-        return self._prediction(instance, "argmin ψ_α", lambda a: a)
+        return self._prediction(instance, "argmin ψ_α", lambda a: a, "psi_alpha")
 
     def simulate(self, instance):
         X, y = instance.X, instance.y
@@ -257,12 +273,13 @@ $\tilde\alpha^2 = (a_u^2 - a_v^2)/2$ and $\beta_0 = a_u a_v$.
                 "alpha-squared-not-doubled",
                 "argmin ψ_{α/√2}: Woodworth's initial weight w±(0) = α/√2 taken for the scale "
                 "(α² halved)",
-                self._prediction(instance, "argmin ψ_{α/√2}", lambda a: a / np.sqrt(2.0)),
+                self._prediction(instance, "argmin ψ_{α/√2}", lambda a: a / np.sqrt(2.0),
+                                 "psi_alpha_over_sqrt2"),
             ),
             NegativeControl(
                 "no-reference-point",
                 "unbalanced init predicted by argmin ψ_α̃ without the reference point β₀ = a_u a_v",
-                self._prediction(instance, "no β₀", lambda a: a,
+                self._prediction(instance, "no β₀", lambda a: a, "psi_alpha",
                                  with_reference=False),
             ),
         ]
