@@ -185,6 +185,17 @@ def bench_momentum(q: bool, rows: list) -> None:
           "loop on copied designs", flush=True)
 
 
+def bench_gf_data(q: bool, rows: list) -> None:
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from bench_gf_data import run
+
+    for row in run(q):
+        rows.append(row)
+        print(f"  ({row['n']}, {row['d']}): {row['wall_s']:.1f}s wall, {row['cpu_s']:.1f}s CPU, "
+              f"peak RSS {row['peak_rss_gib']:.2f} GiB (X is {row['X_gib']:.2f} GiB), "
+              f"{row.get('status')}", flush=True)
+
+
 def bench_cli(q: bool, rows: list) -> None:
     def run(*args):
         subprocess.run([sys.executable, "-m", "dln_verify", *args], cwd=ROOT, check=False,
@@ -204,9 +215,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
     parser.add_argument("--json", default=None, help="write the table to this file")
     parser.add_argument("--only", nargs="*", default=None,
-                        help="subset of: prediction large gd momentum cli")
+                        help="subset of: prediction large gd momentum gfdata cli")
     args = parser.parse_args(argv)
-    parts = args.only or ["prediction", "large", "gd", "momentum", "cli"]
+    parts = args.only or ["prediction", "large", "gd", "momentum", "gfdata", "cli"]
     rows: list[dict] = []
     import scipy.linalg  # noqa: F401  (load scipy's BLAS too, so that threadpoolctl lists it)
 
@@ -234,6 +245,9 @@ def main(argv=None) -> int:
             bench_gd(args.quick, peak, rows)
         if "momentum" in parts:
             bench_momentum(args.quick, rows)
+    if "gfdata" in parts:
+        print("check gf-hypentropy --data (fresh process, one BLAS thread):")
+        bench_gf_data(args.quick, rows)
     if "cli" in parts:
         print("command line:")
         bench_cli(args.quick, rows)
