@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["lazy_module"]
+__all__ = ["lazy_module", "compiled_module"]
 
 
 class _LazyModule:
@@ -62,3 +63,36 @@ def lazy_module(name: str) -> Any:
     if not isinstance(name, str) or not name or name.startswith("."):
         raise ValueError(f"name must be an absolute module name, got {name!r}")
     return _LazyModule(name)
+
+
+_compiled: dict[str, tuple[ModuleType | None, str | None]] = {}
+_compiled_lock = threading.Lock()
+
+
+def compiled_module(name: str, probe: Callable[[ModuleType], Any] | None = None
+                    ) -> tuple[ModuleType | None, str | None]:
+    """``(module, None)`` for a module of numba-compiled kernels, or ``(None, reason)`` when it
+    cannot be used here (numba missing or failing); tried once per process, thread-safe.
+
+    The kernels live at module level in their own modules (``numeric/_*_jit.py``): numba's
+    on-disk cache misses in every new process for jitted functions defined in a closure that
+    call one another. ``probe(module)``, if given, is run once (e.g. a tiny call that compiles
+    or loads the kernels); an exception there also means "not usable".
+
+    Examples
+    --------
+    >>> compiled_module("json")[0].__name__
+    'json'
+    >>> compiled_module("no_such_module_here")[1]
+    "ModuleNotFoundError: No module named 'no_such_module_here'"
+    """
+    with _compiled_lock:
+        if name not in _compiled:
+            try:
+                module = importlib.import_module(name)
+                if probe is not None:
+                    probe(module)
+                _compiled[name] = (module, None)
+            except Exception as exc:  # noqa: BLE001 - the caller falls back to numpy
+                _compiled[name] = (None, f"{type(exc).__name__}: {exc}")
+        return _compiled[name]

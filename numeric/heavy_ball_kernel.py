@@ -22,9 +22,9 @@ there), so iterates agree to rounding, not bit for bit.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
+
+from dln_verify.numeric._lazy import compiled_module
 
 __all__ = ["run_heavy_ball", "compiled_available", "PER_RUN_MAX_SIZE"]
 
@@ -33,29 +33,12 @@ __all__ = ["run_heavy_ball", "compiled_available", "PER_RUN_MAX_SIZE"]
 #: once per iteration for the whole batch
 PER_RUN_MAX_SIZE = 1 << 16
 
-_lock = threading.Lock()
-_kernel = None
-_error: str | None = None
-
-
-def _build():
-    # the jitted functions live at module level in their own module: numba's on-disk cache
-    # misses every process for functions defined in a closure (their cache key includes the
-    # closure's dispatchers), which cost ~2 s of compilation per process
-    from dln_verify.numeric import _heavy_ball_jit
-
-    return _heavy_ball_jit.one_run
+_JIT = "dln_verify.numeric._heavy_ball_jit"
 
 
 def _get_kernel():
-    global _kernel, _error
-    with _lock:
-        if _kernel is None and _error is None:
-            try:
-                _kernel = _build()
-            except Exception as exc:  # numba missing or unusable: the numpy loop is used
-                _error = f"{type(exc).__name__}: {exc}"
-    return _kernel
+    module, _ = compiled_module(_JIT)
+    return None if module is None else module.one_run
 
 
 def compiled_available() -> bool:
@@ -110,7 +93,8 @@ def run_heavy_ball(X, y, design, u0, gam, mom, k_end, k_obs, w_obs, limit_factor
     """
     kernel = _get_kernel()
     if kernel is None:
-        raise RuntimeError(f"the compiled heavy-ball driver is not available ({_error})")
+        raise RuntimeError("the compiled heavy-ball driver is not available "
+                           f"({compiled_module(_JIT)[1]})")
     B = design.shape[0]
     T = k_obs.shape[1]
     d = X.shape[2]

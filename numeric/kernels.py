@@ -31,10 +31,11 @@ float64.
 from __future__ import annotations
 
 import os
-import threading
 from typing import Protocol
 
 import numpy as np
+
+from dln_verify.numeric._lazy import compiled_module
 
 __all__ = ["UVKernel", "get_kernel", "available_backends", "default_backend", "BACKENDS"]
 
@@ -192,27 +193,13 @@ class _NumpyKernel:
 # numba backend (compiled lazily, cached on disk by numba)
 # ---------------------------------------------------------------------------------------------
 
-_numba_lock = threading.Lock()
-_numba_update = None
-_numba_error: str | None = None
-
-
-def _build_numba():
-    # module-level jitted functions (see dln_verify.numeric._uv_jit: closures miss numba's cache)
-    from dln_verify.numeric import _uv_jit
-
-    return _uv_jit._update, _uv_jit._mask
+_UV_JIT = "dln_verify.numeric._uv_jit"
 
 
 def _get_numba_update():
-    global _numba_update, _numba_error
-    with _numba_lock:
-        if _numba_update is None and _numba_error is None:
-            try:
-                _numba_update = _build_numba()
-            except Exception as exc:  # numba missing or unusable: the numpy backend is used
-                _numba_error = f"{type(exc).__name__}: {exc}"
-    return _numba_update
+    """``(update, mask)`` of :mod:`dln_verify.numeric._uv_jit`, or None without numba."""
+    module, _ = compiled_module(_UV_JIT)
+    return None if module is None else (module._update, module._mask)
 
 
 class _NumbaKernel:
@@ -282,5 +269,5 @@ def get_kernel(backend: str | None = None) -> UVKernel:
         return _NumpyKernel()
     update = _get_numba_update()
     if update is None:
-        raise ValueError(f"backend 'numba' is not available here ({_numba_error})")
+        raise ValueError(f"backend 'numba' is not available here ({compiled_module(_UV_JIT)[1]})")
     return _NumbaKernel(update)

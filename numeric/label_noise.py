@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dln_verify.numeric._lazy import compiled_module
 from dln_verify.numeric.validation import as_finite_array, check_alpha, check_positive, check_seed
 
 __all__ = ["LabelNoiseResult", "label_noise_gd"]
@@ -73,25 +74,11 @@ class LabelNoiseResult:
     time_unit: str = "iteration"
 
 
-_KERNEL: object = None
-
-
 def _numba_kernel():
-    global _KERNEL
-    if _KERNEL is not None:
-        return _KERNEL or None
-    try:
-        import numba  # noqa: F401
-    except ImportError:  # pragma: no cover
-        _KERNEL = False
-        return None
-
-    # module-level functions in their own module: numba's on-disk cache misses every process
-    # for jitted functions defined in a closure that call each other (~1-2 s of compilation)
-    from dln_verify.numeric import _label_noise_jit as jit
-
-    _KERNEL = (jit.run, jit.run_full)
-    return _KERNEL
+    """``(run, run_full)`` of :mod:`dln_verify.numeric._label_noise_jit`, or None without
+    numba (the numpy loops are used)."""
+    module, _ = compiled_module("dln_verify.numeric._label_noise_jit")
+    return None if module is None else (module.run, module.run_full)
 
 
 def _numpy_full_steps(u, v, G, c, xi, gamma, squared, alive, diverged, acc, k0, burn,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dln_verify.numeric._lazy import lazy_module
+from dln_verify.numeric._lazy import compiled_module, lazy_module
 from dln_verify.numeric.heavy_ball_kernel import (
     PER_RUN_MAX_SIZE,
     compiled_available,
@@ -708,23 +708,16 @@ def momentum_gradient_flow(
     )
 
 
-_MGF_JIT: list = []  # [module or None], filled on first use
+def _probe_mgf(module) -> None:
+    z = np.ones(6)
+    module.beta_of_state(z, 1, np.empty(1))
+    module.derivative(z, np.ones(1), 1, 1.0, False, np.empty(6))
 
 
 def _mgf_kernels():
     """:mod:`dln_verify.numeric._mgf_jit` (None when numba does not import or compile: the
     numpy right-hand side is used)."""
-    if not _MGF_JIT:
-        try:
-            from dln_verify.numeric import _mgf_jit
-
-            z = np.ones(6)
-            _mgf_jit.beta_of_state(z, 1, np.empty(1))
-            _mgf_jit.derivative(z, np.ones(1), 1, 1.0, False, np.empty(6))
-            _MGF_JIT.append(_mgf_jit)
-        except Exception:  # noqa: BLE001 - numba missing or unusable: numpy is the fallback
-            _MGF_JIT.append(None)
-    return _MGF_JIT[0]
+    return compiled_module("dln_verify.numeric._mgf_jit", _probe_mgf)[0]
 
 
 def relative_path_error(paths: np.ndarray, reference: np.ndarray) -> np.ndarray:
