@@ -103,6 +103,26 @@ def _normalise(Z: np.ndarray, beta: np.ndarray) -> np.ndarray | None:
     return beta / m
 
 
+def _backtrack(objective, mu: float, x: np.ndarray, step: np.ndarray, t: float, f: float,
+               dec: float) -> tuple[np.ndarray, float]:
+    """Armijo backtracking (sufficient decrease ¼, at most 60 halvings) on a convex barrier
+    objective from ``x`` along ``step``, starting at ``t``; returns ``(point, t)``.
+
+    Once the Newton decrement ``dec`` is at the rounding level of ``f`` (quadratic convergence
+    region) the damped step ``x + t step`` is taken as it is: ``f`` can no longer tell a better
+    point from a worse one. If no halving is accepted the point stays ``x``.
+    """
+    if dec <= 1e-9 * max(1.0, abs(f)):
+        return x + t * step, t
+    for _ in range(60):
+        cand = x + t * step
+        fc = objective(cand, mu)
+        if np.isfinite(fc) and fc <= f - 0.25 * t * dec:
+            return cand, t
+        t *= 0.5
+    return x, t
+
+
 def _dual_newton(Z: np.ndarray, p: float, a: float, b: float, max_iter: int,
                  gap_target: float) -> DualSolve:
     n, _ = Z.shape
@@ -145,18 +165,7 @@ def _dual_newton(Z: np.ndarray, p: float, a: float, b: float, max_iter: int,
             dec = float(-grad @ step)
             neg = step < 0
             t = min(1.0, 0.99 * float(np.min(-lam[neg] / step[neg]))) if neg.any() else 1.0
-            # Armijo backtracking on the convex barrier objective; once the decrement is at
-            # the rounding level of f (quadratic convergence region) the damped Newton step is
-            # taken as it is: f can no longer tell a better point from a worse one
-            for _ in range(60 if dec > 1e-9 * max(1.0, abs(f)) else 0):
-                cand = lam + t * step
-                fc = objective(cand, mu)
-                if np.isfinite(fc) and fc <= f - 0.25 * t * dec:
-                    break
-                t *= 0.5
-            else:
-                cand = lam + t * step if dec <= 1e-9 * max(1.0, abs(f)) else lam
-            lam = cand
+            lam, t = _backtrack(objective, mu, lam, step, t, f, dec)
             if dec <= 1e-14 * max(1.0, abs(f)) or t * np.max(np.abs(step) / lam) < 1e-14:
                 # stage done: the relative gap of min φ at this μ is nμ/φ°(Zᵀλ)^q ≈ nμ/Σλ
                 total = float(lam.sum())
@@ -225,15 +234,7 @@ def _primal_newton(Z: np.ndarray, p: float, a: float, b: float, beta0: np.ndarra
             dsl = Z @ step
             neg_s = dsl < 0
             t = min(1.0, 0.99 * float(np.min(-s[neg_s] / dsl[neg_s]))) if neg_s.any() else 1.0
-            for _ in range(60 if dec > 1e-9 * max(1.0, abs(f)) else 0):
-                cand = beta + t * step
-                fc = objective(cand, mu)
-                if np.isfinite(fc) and fc <= f - 0.25 * t * dec:
-                    break
-                t *= 0.5
-            else:
-                cand = beta + t * step if dec <= 1e-9 * max(1.0, abs(f)) else beta
-            beta = cand
+            beta, t = _backtrack(objective, mu, beta, step, t, f, dec)
             if dec <= 1e-14 * max(1.0, abs(f)) or t * np.max(np.abs(step)) < 1e-16:
                 lam = mu / (Z @ beta - 1.0)
                 total = float(lam.sum())
