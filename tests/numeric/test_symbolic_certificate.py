@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 import sympy as sp
 
 import dln_verify.symbolic.potentials as potentials
-from dln_verify.numeric.convex import implicit_bias_solution
+from dln_verify.numeric.convex import implicit_bias_solution, symbolic_certificate
 from dln_verify.numeric.convex.certificate import Certificate
 from dln_verify.numeric.convex.symbolic_certificate import (
     symbolic_gradient,
@@ -157,3 +158,52 @@ def test_bad_input_names_the_parameter(kwargs, name):
     beta, alpha = args.pop("beta"), args.pop("alpha")
     with pytest.raises(ValueError, match=name):
         symbolic_optimality_residual(X, y, beta, alpha, **args)
+
+
+# --- the basis of range(Xᵀ) on large designs (CholeskyQR2, guarded) --------------------------
+
+def _projector_error(Q, X):
+    """max |Q Qᵀ − P| against the projector of a fresh Householder QR of Xᵀ (numpy's)."""
+    Q0 = np.linalg.qr(X.T)[0]
+    return float(np.max(np.abs(Q @ Q.T - Q0 @ Q0.T)))
+
+
+def test_cholesky_qr2_basis_is_orthonormal_and_spans_the_row_space(monkeypatch):
+    monkeypatch.setattr(symbolic_certificate, "CHOLESKY_QR_MIN_ENTRIES", 1)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((7, 60)) * 2.0**-40
+    Q = symbolic_certificate._range_basis(X)
+    assert Q.shape == (60, 7)
+    assert np.max(np.abs(Q.T @ Q - np.eye(7))) <= 60 * 2.0**-53
+    assert _projector_error(Q, X) <= 1e-14
+    # not the Householder factor itself: the large path was taken (Q differs by column signs
+    # and rounding, the projector does not)
+    assert not np.array_equal(Q, np.linalg.qr(np.ldexp(X, 40).T)[0])
+
+
+def test_cholesky_qr2_falls_back_to_householder_on_an_ill_conditioned_design(monkeypatch):
+    monkeypatch.setattr(symbolic_certificate, "CHOLESKY_QR_MIN_ENTRIES", 1)
+    rng = np.random.default_rng(4)
+    U, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    V, _ = np.linalg.qr(rng.standard_normal((40, 5)))
+    X = U @ np.diag([1.0, 1e-2, 1e-4, 1e-6, 1e-8]) @ V.T  # κ = 1e8 > the guard's 1e6
+    A = np.ldexp(X, -symbolic_certificate.power_of_two_scale(X))
+    assert symbolic_certificate._cholesky_qr2(A.copy()) is None
+    Q = symbolic_certificate._range_basis(X)
+    expected = scipy.linalg.qr(A.T, mode="economic")[0]
+    assert np.array_equal(Q, expected)
+
+
+def test_large_design_certificate_accepts_the_solution_and_rejects_a_null_space_step():
+    X, y = _data(4, 2**18, 5)  # 2^20 entries: the CholeskyQR2 path
+    assert X.size >= symbolic_certificate.CHOLESKY_QR_MIN_ENTRIES
+    sol = implicit_bias_solution(X, y, 0.1)
+    rec = symbolic_optimality_residual(X, y, sol.beta, 0.1)
+    assert rec.accepted, rec
+    Q = symbolic_certificate._range_basis(X)
+    z = np.random.default_rng(6).standard_normal(X.shape[1])
+    null_step = z - Q @ (Q.T @ z)
+    moved = sol.beta + 1e-4 * np.abs(sol.beta).max() * null_step / np.abs(null_step).max()
+    wrong = symbolic_optimality_residual(X, y, moved, 0.1)
+    assert not wrong.accepted
+    assert wrong.optimality_residual > 1e3 * wrong.optimality_tolerance
