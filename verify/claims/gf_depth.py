@@ -33,19 +33,26 @@ from dln_verify.verify.claim import (
 from dln_verify.verify.compare import identity_scatter, relative_error
 from dln_verify.verify.inputs import DATA_OPTIONS, alphas_option, regression_data
 
-__all__ = ["GFDepth"]
+__all__ = ["GFDepth", "flow_horizon"]
 
-#: flow time; the depth-3 flow at α ∈ [0.05, 0.7] converges in O(10-1000) time units
+#: shortest flow time a run is given; a run whose guaranteed rate is slower gets the longer
+#: horizon of :func:`flow_horizon` (the integrator stops at the residual, so a longer horizon
+#: costs nothing to a run that converges earlier)
 FLOW_HORIZON = 4000.0
-#: supported --alpha range (w±(0) = α) at depth 3: inside it the raw depth-3 ODE reaches a
-#: 1e-10 residual before t = 4000 (α = 1 stalls at a 1e-10 residual floor in float64) and the
+#: relative residual ``‖Xβ − y‖/‖y‖`` at which the raw ODE stops (gradient_flow_depth's default)
+FLOW_TOL = 1e-10
+#: supported --alpha range (w±(0) = α) at depth 3. Above it α = 1 stalls at a 1e-10 residual
+#: floor of the raw depth-3 ODE in float64 (a step-budget stop, not a slow flow). Inside it the
+#: flow provably reaches FLOW_TOL by t = flow_horizon(...) (5.7e5 at seed 0, α = 0.05), and in
+#: fact converges long before (t ≈ 4.5e3, ~3.9e4 evaluations at seed 0, α = 0.05), and the
 #: control stays at least 1e-5 away (measured at the ends)
 ALPHA_RANGE = (0.05, 0.7)
-#: supported --depth range. The flow's speed at the start is ~D² α^{2(D−1)}, so the smallest α
-#: that converges within FLOW_HORIZON grows with D: measured (seeds 0–2, n = 20, d = 50) at
-#: D = 4, α = 0.3 → t ≈ 420–520; D = 5, α = 0.2 → not converged by t = 4000 (residual 2e-6);
-#: α ∈ [0.5, 0.8] converges at every D ≤ 8 (D = 8, α = 0.5: t ≈ 600–730, ~6e4 evaluations,
-#: the most of this range). D > 8 was not measured and is refused.
+#: supported --depth range. The flow's speed at the start is 2D² α^{2(D−1)} λ_min(XXᵀ)/n (the
+#: guaranteed rate of :func:`flow_horizon`), so the α at which a run is cheap grows with D:
+#: measured (seeds 0–2, n = 20, d = 50) at D = 4, α = 0.3 → t ≈ 420–520; D = 5, α = 0.2 →
+#: still at residual 2e-6 at t = 4000 (outside the range); α ∈ [0.5, 0.8] converges at every
+#: D ≤ 8 (D = 8, α = 0.5: t ≈ 600–730, ~6e4 evaluations, the most of this range). D > 8 was
+#: not measured and is refused.
 DEPTH_RANGE = (3, 8)
 #: default α at depth D ≥ 4 (depth 3 keeps its [0.2, 0.5]) and the --alpha range there
 DEEP_ALPHAS, DEEP_ALPHA_RANGE = (0.5, 0.7), (0.5, 0.8)
@@ -69,10 +76,61 @@ def check_depth(depth) -> int:
     lo, hi = DEPTH_RANGE
     integral = (isinstance(depth, int | np.integer) and not isinstance(depth, bool | np.bool_))
     if not integral or not lo <= depth <= hi:
-        raise ValueError(f"--depth must be an integer in [{lo}, {hi}] (the raw depth-D ODE "
-                         f"reaches the claim's 1e-10 residual within t = {FLOW_HORIZON:g} "
-                         f"there), got {depth!r}")
+        raise ValueError(f"--depth must be an integer in [{lo}, {hi}] (the depths at which "
+                         f"the raw depth-D ODE was measured to reach the claim's "
+                         f"{FLOW_TOL:g} residual), got {depth!r}")
     return int(depth)
+
+
+def flow_horizon(X, alpha, depth: int, lam_min: float | None = None) -> float:
+    r"""A flow time by which the depth-D flow of :func:`gradient_flow_depth` has provably
+    reached the relative residual ``FLOW_TOL``, never below ``FLOW_HORIZON``.
+
+    Derivation, in the conventions that :func:`~dln_verify.numeric.flow.gradient_flow_depth`
+    integrates: ``β = w₊^D − w₋^D``, ``w±(0) = α`` (α itself, not α^D or α^{1/D}),
+    ``ẇ₊ = −D w₊^{D−1} ⊙ g``, ``ẇ₋ = +D w₋^{D−1} ⊙ g``, ``g = Xᵀr/n``, ``r = Xβ − y`` (gradient
+    flow on ``L = ‖r‖²/(2n)``).
+
+    1. ``β̇ = D w₊^{D−1} ẇ₊ − D w₋^{D−1} ẇ₋ = −D² m ⊙ Xᵀr/n`` with
+       ``m = w₊^{2(D−1)} + w₋^{2(D−1)}``.
+    2. ``d(w₊^{2−D})/dt = (2−D) w₊^{1−D} ẇ₊ = D(D−2) g`` and ``d(w₋^{2−D})/dt = −D(D−2) g``, so
+       ``a₊ + a₋ = 2α^{2−D}`` with ``a± = w±^{2−D} > 0`` is conserved for ``D ≥ 3`` (the
+       weights stay positive: ``w± = 0`` is an equilibrium of each coordinate). For ``D = 2``
+       the product ``w₊w₋ = α²`` is conserved instead.
+    3. ``m = f(a₊) + f(a₋)`` with ``f(a) = a^{−2(D−1)/(D−2)}`` convex on ``a > 0``, so by
+       Jensen ``m ≥ 2 f(α^{2−D}) = 2α^{2(D−1)}`` coordinatewise, with equality at ``t = 0``
+       (``D = 2``: ``m ≥ 2w₊w₋ = 2α²``, the same formula). With vector α, the smallest α.
+    4. ``d‖r‖²/dt = 2rᵀXβ̇ = −(2D²/n) rᵀX diag(m) Xᵀr ≤ −(4D²α^{2(D−1)}/n) λ_min(XXᵀ) ‖r‖²``,
+       hence ``‖r(t)‖ ≤ ‖r₀‖ exp(−c t)`` with ``c = 2D² α^{2(D−1)} λ_min(XXᵀ)/n``; and
+       ``r₀ = −y`` since ``β(0) = α^D − α^D = 0``.
+    5. The residual ``‖r‖/‖y‖`` is therefore ``≤ FLOW_TOL`` by
+       ``t = n ln(1/FLOW_TOL) / (2D² α^{2(D−1)} λ_min(XXᵀ))``.
+
+    The constant is sharp at ``t = 0`` (when ``y`` is a bottom eigenvector of ``XXᵀ``); later
+    the weights grow and the flow is much faster (seed 0, α = 0.05, D = 3: bound 5.7e5,
+    converged at t ≈ 4.5e3). The integrator stops as soon as the residual is reached, so a
+    long horizon costs nothing to a run that converges earlier. ``lam_min`` is
+    ``λ_min(XXᵀ)`` if the caller has it (one eigendecomposition per design, not one per run);
+    a design without full row rank (``λ_min ≤ 0``: no guaranteed rate) gets ``FLOW_HORIZON``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(flow_horizon(np.eye(2), 0.1, 3), 1)  # 2 ln(1e10) / (2 · 9 · 1e-4 · 1)
+    25584.3
+    >>> flow_horizon(np.eye(2), 0.5, 3)  # 41 time units suffice; never below FLOW_HORIZON
+    4000.0
+    """
+    X = np.asarray(X, dtype=float)
+    n = X.shape[0]
+    D = int(depth)
+    if lam_min is None:
+        lam_min = float(np.linalg.eigvalsh(X @ X.T)[0])
+    a = float(np.min(np.asarray(alpha, dtype=float)))
+    rate = 2.0 * D**2 * a ** (2 * (D - 1)) * lam_min / n
+    if not (lam_min > 0 and a > 0 and rate > 0):
+        return FLOW_HORIZON
+    return float(max(FLOW_HORIZON, np.log(1.0 / FLOW_TOL) / rate))
 
 
 class GFDepth(Claim):
@@ -164,7 +222,12 @@ $h_D(s) = (1-(D-2)s)^{-D/(D-2)} - (1+(D-2)s)^{-D/(D-2)}$ on $|s| < 1/(D-2)$.
 
     def simulate(self, instance):
         depth = int(instance.params["depth"])
-        runs = [gradient_flow_depth(instance.X, instance.y, a, depth, t_max=FLOW_HORIZON)
+        X, y = instance.X, instance.y
+        lam_min = float(np.linalg.eigvalsh(X @ X.T)[0])
+        # t_max: the provable horizon (flow_horizon); the step cap MAX_STEPS is the solver-unit
+        # budget, and a run stopped by it says so in its message (inconclusive)
+        runs = [gradient_flow_depth(X, y, a, depth, t_max=flow_horizon(X, a, depth, lam_min),
+                                    tol=FLOW_TOL)
                 for a in instance.params["alpha"]]
         failure = flow_failure(runs)
         if failure:
