@@ -57,12 +57,7 @@ Exceptions (all :class:`ValueError`, one-line messages):
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,10 +65,18 @@ from typing import Any
 import sympy as sp
 
 from dln_verify.symbolic.derivation import Derivation
+from dln_verify.symbolic.disk_cache import (
+    cache_directory,
+    entry_path,
+    read_entry,
+    source_fingerprint,
+    write_entry,
+)
 from dln_verify.symbolic.errors import OutsideAssumptions
 from dln_verify.symbolic.parsing import ExpressionError, parse_expression
 
 __all__ = [
+    "cache_directory",
     "HorizonFunction",
     "OutsideAssumptions",
     "HorizonUndecidable",
@@ -854,32 +857,13 @@ def _derive_limits(phi: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, ...]:
 # Cross-process cache of the derived limits
 # ---------------------------------------------------------------------------------------------
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: the shared entry layout of dln_verify.symbolic.disk_cache
 _LIMIT_NAMES = ("g_pos", "g_neg", "p_pos", "p_neg", "rho")
-
-
-def cache_directory() -> Path | None:
-    """Where derived horizon limits are cached across processes (None: caching is off).
-
-    ``DLN_VERIFY_CACHE_DIR`` (``off`` disables the cache), else
-    ``$XDG_CACHE_HOME/dln-verify``, else ``~/.cache/dln-verify``.
-    """
-    env = os.environ.get("DLN_VERIFY_CACHE_DIR")
-    if env is not None and env.strip().lower() in ("off", "0", "none", "false", ""):
-        return None
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "dln-verify"
 
 
 @functools.lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
-    try:
-        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    except OSError:  # pragma: no cover - the module is always readable
-        return "unknown"
+    return source_fingerprint(__file__)
 
 
 def _cache_key(phi: sp.Expr, x: sp.Symbol) -> dict[str, Any]:
@@ -888,11 +872,7 @@ def _cache_key(phi: sp.Expr, x: sp.Symbol) -> dict[str, Any]:
 
 
 def _cache_path(key: dict[str, Any]) -> Path | None:
-    root = cache_directory()
-    if root is None:
-        return None
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
-    return root / "horizon" / f"{digest}.json"
+    return entry_path("horizon", key)
 
 
 def _rebuild(entry: Any) -> sp.Expr | None:
@@ -914,17 +894,7 @@ def _rebuild(entry: Any) -> sp.Expr | None:
 
 def _cache_load(phi: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, ...] | None:
     """The cached limits of ``(phi, x)``, or None (absent, unreadable, corrupt or stale)."""
-    key = _cache_key(phi, x)
-    path = _cache_path(key)
-    if path is None:
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or data.get("key") != key:
-        return None
-    values = data.get("limits")
+    values = read_entry("horizon", _cache_key(phi, x))
     if not isinstance(values, dict):
         return None
     out = tuple(_rebuild(values.get(name)) for name in _LIMIT_NAMES)
@@ -932,28 +902,12 @@ def _cache_load(phi: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, ...] | None:
 
 
 def _cache_store(phi: sp.Expr, x: sp.Symbol, limits: tuple[sp.Expr, ...]) -> None:
-    """Write the limits atomically (temporary file + rename); failures are silently skipped."""
-    key = _cache_key(phi, x)
-    path = _cache_path(key)
-    if path is None:
-        return
+    """Write the limits atomically (:func:`~dln_verify.symbolic.disk_cache.write_entry`)."""
     entries = {name: {"text": str(v), "srepr": sp.srepr(v)}
                for name, v in zip(_LIMIT_NAMES, limits, strict=True)}
     if any(_rebuild(e) is None for e in entries.values()):
         return  # not representable in the safe format: not cached
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"key": key, "limits": entries}, fh, sort_keys=True)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError:
-        return
+    write_entry("horizon", _cache_key(phi, x), entries)
 
 
 def derive_horizon(expression: str, *, option: str = "EXPR") -> Derivation:

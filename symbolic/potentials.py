@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+import dln_verify.symbolic.derivation as _derivation_module
+from dln_verify.symbolic import disk_cache as _disk_cache
 from dln_verify.symbolic.derivation import Derivation
 
 __all__ = [
@@ -582,11 +584,60 @@ def _derive_depth(depth: int) -> Derivation:
                       tuple(steps), res)
 
 
+#: derivations computed (not read from the cross-process cache) by this process; tests count them
+_derivations = 0
+_DERIVATION_CACHE_FORMAT = 1
+
+
+def _derivation_key(param: str, depth: int) -> dict:
+    return {"format": _DERIVATION_CACHE_FORMAT, "sympy": sp.__version__,
+            "code": [_disk_cache.source_fingerprint(__file__),
+                     _disk_cache.source_fingerprint(_derivation_module.__file__)],
+            "param": param, "depth": depth}
+
+
+def _load_derivation(key: dict) -> Derivation | None:
+    """The cached derivation of ``key``, rebuilt through the safe srepr reader, or None."""
+    data = _disk_cache.read_entry("potential", key)
+    if data is None:
+        return None
+    try:
+        value = _disk_cache.decode_value(data)
+        title, steps, results = value["title"], value["steps"], value["results"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(title, str) and isinstance(steps, tuple) and isinstance(results, dict)
+            and all(isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], str)
+                    for s in steps)):
+        return None
+    return Derivation(title, steps, results)
+
+
 @functools.lru_cache(maxsize=32)
 def _derive_cached(param: str, depth: int) -> Derivation:
+    """The derivation, once per process; across processes from the derivation cache
+    (:mod:`dln_verify.symbolic.disk_cache`: keyed by this module's code and the SymPy version,
+    every identity having been proved by SymPy when the entry was written)."""
+    global _derivations
+    key = _derivation_key(param, depth)
+    cached = _load_derivation(key)
+    if cached is not None:
+        return cached
     if depth >= 3:
-        return _derive_depth(depth)
-    return {"uv": _derive_uv, "w2": _derive_w2, "unbalanced": _derive_unbalanced}[param]()
+        d = _derive_depth(depth)
+    else:
+        d = {"uv": _derive_uv, "w2": _derive_w2, "unbalanced": _derive_unbalanced}[param]()
+    _derivations += 1
+    record = {"title": d.title, "steps": tuple(d.steps), "results": d.results}
+    try:
+        payload = _disk_cache.encode_value(record)
+        back = _disk_cache.decode_value(payload)
+    except (TypeError, ValueError):
+        return d  # not representable in the safe format: not cached
+    if back == record and list(back["results"]) == list(record["results"]):
+        # cached only if it reads back as an equal derivation, results in the same order
+        _disk_cache.write_entry("potential", key, payload)
+    return d
 
 
 def derive_potential(param: str = "uv", depth: int = 2) -> Derivation:

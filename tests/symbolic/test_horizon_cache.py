@@ -61,10 +61,10 @@ def test_corrupt_or_tampered_entries_are_ignored(first, tmp_path):
     # 1. garbage bytes, 2. a value whose text and srepr disagree, 3. text outside the grammar
     (copy / "horizon" / files[0].name).write_text("{not json")
     bad = dict(datas[1])
-    bad["limits"] = dict(bad["limits"], rho={"text": "3", "srepr": "Integer(1)"})
+    bad["value"] = dict(bad["value"], rho={"text": "3", "srepr": "Integer(1)"})
     (copy / "horizon" / files[1].name).write_text(json.dumps(bad))
     evil = dict(datas[2])
-    evil["limits"] = dict(evil["limits"], p_pos={"text": "__import__('os')",
+    evil["value"] = dict(evil["value"], p_pos={"text": "__import__('os')",
                                                   "srepr": "Integer(2)"})
     (copy / "horizon" / files[2].name).write_text(json.dumps(evil))
     count, result2 = _run(copy, *NAMES)
