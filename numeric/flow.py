@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -311,6 +312,70 @@ def gradient_flow_uv(
 #: once per stage and re-read from cache (4 MiB: inside the L3 cache of the machines this runs
 #: on, few enough blocks that the per-block Python work stays small next to the BLAS work)
 BLOCK_BYTES = 4 * 2**20
+#: bytes of X per column block of the compiled backend: a block is read from memory once per
+#: stage pass and a second time from the core's L2 cache (512 KiB: half of a 1 MiB L2, the rest
+#: for the stage vectors that stream past it); its width is rounded down to a multiple of 8
+JIT_BLOCK_BYTES = 2**19
+#: backends of :func:`gradient_flow_uv_batch`
+FLOW_BACKENDS = ("numba", "numpy")
+#: designs with fewer entries than this run the compiled passes on one thread
+_PARALLEL_MIN_ENTRIES = 2**18
+_FLOW_JIT = "dln_verify.numeric._flow_jit"
+
+
+def _probe_flow_jit(module) -> None:
+    """Compile (or load from numba's cache) the serial kernels on a tiny problem."""
+    X = np.ones((2, 3))
+    Y = np.ones((1, 6))
+    K = np.zeros((1, 13, 6))
+    part = np.empty((1, 1, 2))
+    R = np.ones((1, 2))
+    module._state_ser(X, R[:0], 0.5, Y, np.empty((0, 1, 0)), 8, part)
+    module._state_ser(X, R, 0.5, Y, K[:, :1].copy(), 8, np.empty((1, 0, 0)))
+    module._stage_ser(X, R, 0.5, Y, K, Y.copy(), np.ones(1), np.ones(12), 2, 8, part)
+    module._error_ser(X, R, 0.5, Y, K, Y.copy(), np.ones(13), np.ones(13), 1e-12, 1e-20, 8,
+                      np.empty((1, 1, 2)))
+    module._sum_parts(part, np.empty((1, 2)))
+
+
+def _flow_jit():
+    """``(module, reason)``: :mod:`dln_verify.numeric._flow_jit`, or None and why not."""
+    from dln_verify.numeric._lazy import compiled_module
+
+    return compiled_module(_FLOW_JIT, _probe_flow_jit)
+
+
+def _flow_backend(backend) -> str:
+    """The backend name: ``backend``, or ``DLN_VERIFY_KERNEL_BACKEND``, or numba if it compiles."""
+    if backend is None:
+        env = os.environ.get("DLN_VERIFY_KERNEL_BACKEND", "").strip().lower()
+        if env and env not in FLOW_BACKENDS:
+            raise ValueError(f"DLN_VERIFY_KERNEL_BACKEND must be one of {FLOW_BACKENDS}, got "
+                             f"{env!r}")
+        backend = env or ("numba" if _flow_jit()[0] is not None else "numpy")
+    if backend not in FLOW_BACKENDS:
+        raise ValueError(f"backend must be one of {FLOW_BACKENDS} or None, got {backend!r}")
+    if backend == "numba" and _flow_jit()[0] is None:
+        raise ValueError(f"backend 'numba' is not available here ({_flow_jit()[1]})")
+    return backend
+
+
+def _flow_threads() -> int:
+    """Threads of the compiled passes: numba's (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)
+    capped by ``OMP_NUM_THREADS`` when that is set (dask's nanny sets it to 1 in sweep workers,
+    and the benchmarks do), and 1 outside the main thread (numba's workqueue threading layer,
+    the fallback where neither TBB nor OpenMP is installed, is not thread-safe)."""
+    import threading
+
+    import numba
+
+    if threading.current_thread() is not threading.main_thread():
+        return 1
+    threads = numba.get_num_threads()
+    omp = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if omp.isdigit() and int(omp) >= 1:
+        threads = min(threads, int(omp))
+    return max(1, threads)
 
 
 def _rms(a: np.ndarray) -> float:
@@ -339,7 +404,8 @@ def gradient_flow_uv_batch(
     n_samples: int = 200,
     tol: float = 1e-10,
     max_steps: int = MAX_STEPS,
-    block_bytes: int = BLOCK_BYTES,
+    block_bytes: int | None = None,
+    backend: str | None = None,
 ) -> list[FlowResult]:
     """Several runs of the raw flow ``u̇ = −v ⊙ g``, ``v̇ = −u ⊙ g`` on one design, by DOP853.
 
@@ -403,9 +469,11 @@ def gradient_flow_uv_batch(
         raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
     n_samples = int(n_samples)
     max_steps = _check_max_steps(max_steps)
-    if isinstance(block_bytes, bool) or not isinstance(block_bytes, numbers.Integral) \
-            or block_bytes < 1:
-        raise ValueError(f"block_bytes must be an integer >= 1, got {block_bytes!r}")
+    if block_bytes is not None and (isinstance(block_bytes, bool)
+                                    or not isinstance(block_bytes, numbers.Integral)
+                                    or block_bytes < 1):
+        raise ValueError(f"block_bytes must be None or an integer >= 1, got {block_bytes!r}")
+    backend = _flow_backend(backend)
     u0 = as_finite_array(u0, "u0")
     v0 = as_finite_array(v0, "v0")
     if u0.ndim == 1:
@@ -427,10 +495,17 @@ def gradient_flow_uv_batch(
     A, Bw, C, E3, E5 = _dop853_tableau()
     n_stages = A.shape[0]
     err_exp = -1.0 / 8.0  # DOP853: error estimator of order 7
+    if block_bytes is None:
+        block_bytes = JIT_BLOCK_BYTES if backend == "numba" else BLOCK_BYTES
     bcols = max(1, int(block_bytes) // (8 * n))
+    if backend == "numba" and bcols >= 8:
+        bcols -= bcols % 8  # the compiled dot products take 8 columns at a time
     blocks = [slice(j, min(j + bcols, d)) for j in range(0, d, bcols)]
     ynorm = float(np.linalg.norm(y))
     inv_n = 1.0 / n
+    Ew3, Ew5 = np.ascontiguousarray(E3), np.ascontiguousarray(E5)
+    coefs = [np.ascontiguousarray(A[p, :p] if p < n_stages else Bw)
+             for p in range(n_stages + 1)]
 
     class _Run:
         pass
@@ -450,19 +525,116 @@ def gradient_flow_uv_batch(
         runs.append(rr)
 
     # states are stored interleaved, (k, d, 2) with [..., 0] = u and [..., 1] = v, so that a
-    # column block J of every stage is one contiguous (|J|, 2) slab (BLAS combinations)
-    def residuals(S):
-        """``X β − y`` for the states ``S`` (k, d, 2), rows of a (k, n) array (run by run, so
-        that a run's floats do not depend on the other runs of the batch)."""
-        return np.array([X @ (s[:, 0] * s[:, 1]) - y for s in S])
+    # column block J of every stage is one contiguous (|J|, 2) slab (BLAS combinations); the
+    # four operations below are the backend's: the residuals and the derivative of given
+    # states, a stage pass and the error pass of a step
+    if backend == "numba":
+        jit = _flow_jit()[0]
+        nb = len(blocks)
+        par = nb > 1 and n * d >= _PARALLEL_MIN_ENTRIES and _flow_threads() > 1
+        k_stage, k_error, k_state = ((jit._stage_par, jit._error_par, jit._state_par) if par
+                                     else (jit._stage_ser, jit._error_ser, jit._state_ser))
+        no_rows = np.empty((0, n))
+        no_parts = np.empty((nb, 0, 0))
 
-    def derivative(S, R, out):
-        """``f(S) = (−v ⊙ g, −u ⊙ g)`` from the residuals ``R`` (k, n) of ``S``, into ``out``."""
-        for q in range(S.shape[0]):
-            g = (R[q] @ X) * inv_n
-            np.multiply(S[q, :, ::-1], g[:, None], out=out[q])
-            np.negative(out[q], out=out[q])
-        return out
+        def flat(a, *shape):
+            """A C-contiguous view of ``a`` as ``shape`` (the interleaved states as (k, 2d))."""
+            assert a.flags.c_contiguous
+            return a.reshape(shape)
+
+        def summed(part, minus=None):
+            out = np.empty(part.shape[1:])
+            jit._sum_parts(part, out)
+            return out if minus is None else out - minus[None, :]
+
+        def residuals(S):
+            k = S.shape[0]
+            part = np.empty((nb, k, n))
+            k_state(X, no_rows, inv_n, flat(S, k, 2 * d), np.empty((0, 1, 0)), bcols, part)
+            return summed(part, y)
+
+        def derivative(S, R, out):
+            k = S.shape[0]
+            k_state(X, np.ascontiguousarray(R), inv_n, flat(S, k, 2 * d),
+                    flat(out, k, 1, 2 * d), bcols, no_parts)
+            return out
+
+        def stage_pass(p, R, Ya, K, Z, h):
+            k = Ya.shape[0]
+            part = np.empty((nb, k, n))
+            k_stage(X, no_rows if R is None else R, inv_n, flat(Ya, k, 2 * d),
+                    flat(K, k, n_stages + 1, 2 * d), flat(Z, k, 2 * d), h, coefs[p], p,
+                    bcols, part)
+            return summed(part, y)
+
+        def error_pass(R, Ya, K, Z):
+            k = Ya.shape[0]
+            part = np.empty((nb, k, 2))
+            k_error(X, R, inv_n, flat(Ya, k, 2 * d), flat(K, k, n_stages + 1, 2 * d),
+                    flat(Z, k, 2 * d), Ew3, Ew5, rtol, atol, bcols, part)
+            tot = summed(part)
+            return tot[:, 0].copy(), tot[:, 1].copy()
+    else:
+        def residuals(S):
+            """``X β − y`` for the states ``S`` (k, d, 2), rows of a (k, n) array (run by run, so
+            that a run's floats do not depend on the other runs of the batch)."""
+            return np.array([X @ (s[:, 0] * s[:, 1]) - y for s in S])
+
+        def derivative(S, R, out):
+            """``f(S) = (−v ⊙ g, −u ⊙ g)`` from the residuals ``R`` (k, n) of ``S``, into
+            ``out``."""
+            for q in range(S.shape[0]):
+                g = (R[q] @ X) * inv_n
+                np.multiply(S[q, :, ::-1], g[:, None], out=out[q])
+                np.negative(out[q], out=out[q])
+            return out
+
+        def stage_pass(p, R, Ya, K, Z, h):
+            """Pass ``p`` (1…12): the derivative of stage ``p − 1`` (from its residuals ``R``), the
+            stage state ``Z`` (pass 12: ``y_new``), and its residuals, returned."""
+            k = Ya.shape[0]
+            coef = A[p, :p] if p < n_stages else Bw
+            Rn = np.zeros((k, n))
+            for J in blocks:
+                XJ = X[:, J]
+                w = 2 * (J.stop - J.start)
+                for q in range(k):
+                    if p >= 2:
+                        g = (R[q] @ XJ) * inv_n  # g of stage p-1 on J
+                        Kp = K[q, p - 1, J]
+                        np.multiply(Z[q, J, ::-1], g[:, None], out=Kp)
+                        np.negative(Kp, out=Kp)
+                    dz = coef @ K[q, :p, J].reshape(p, w)
+                    dz *= h[q]
+                    zj = Z[q, J]
+                    np.add(Ya[q, J].reshape(w), dz, out=zj.reshape(w))
+                    Rn[q] += XJ @ (zj[:, 0] * zj[:, 1])
+            return Rn - y[None, :]
+
+        def error_pass(R, Ya, K, Z):
+            """The derivative at ``y_new`` (FSAL stage ``K[:, 12]``) and the squared error sums."""
+            k = Ya.shape[0]
+            e5 = np.zeros(k)
+            e3 = np.zeros(k)
+            for J in blocks:
+                XJ = X[:, J]
+                w = 2 * (J.stop - J.start)
+                for q in range(k):
+                    g = (R[q] @ XJ) * inv_n
+                    Kp = K[q, n_stages, J]
+                    np.multiply(Z[q, J, ::-1], g[:, None], out=Kp)
+                    np.negative(Kp, out=Kp)
+                    scale = np.maximum(np.abs(Ya[q, J]), np.abs(Z[q, J])).reshape(w)
+                    scale *= rtol
+                    scale += atol
+                    kq = K[q, :, J].reshape(n_stages + 1, w)
+                    err = E5 @ kq
+                    err /= scale
+                    e5[q] += err @ err
+                    err = E3 @ kq
+                    err /= scale
+                    e3[q] += err @ err
+            return e5, e3
 
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         Y = np.stack([u0, v0], axis=-1)  # (m, d, 2)
@@ -537,44 +709,9 @@ def gradient_flow_uv_batch(
             # passes 1..12: stage states Z_1..Z_11 and y_new (Z_12); in pass p the derivative of
             # stage p-1 is finished block by block first (it needs the full residual R of Z_{p-1})
             for p in range(1, n_stages + 1):
-                coef = A[p, :p] if p < n_stages else Bw
-                Rn = np.zeros((k, n))
-                for J in blocks:
-                    XJ = X[:, J]
-                    w = 2 * (J.stop - J.start)
-                    for q in range(k):
-                        if p >= 2:
-                            g = (R[q] @ XJ) * inv_n  # g of stage p-1 on J
-                            Kp = K[q, p - 1, J]
-                            np.multiply(Z[q, J, ::-1], g[:, None], out=Kp)
-                            np.negative(Kp, out=Kp)
-                        dz = coef @ K[q, :p, J].reshape(p, w)
-                        dz *= h[q]
-                        zj = Z[q, J]
-                        np.add(Ya[q, J].reshape(w), dz, out=zj.reshape(w))
-                        Rn[q] += XJ @ (zj[:, 0] * zj[:, 1])
-                R = Rn - y[None, :]
+                R = stage_pass(p, R, Ya, K, Z, h)
             # the derivative at y_new (FSAL stage) and the error norms, block by block
-            e5 = np.zeros(k)
-            e3 = np.zeros(k)
-            for J in blocks:
-                XJ = X[:, J]
-                w = 2 * (J.stop - J.start)
-                for q in range(k):
-                    g = (R[q] @ XJ) * inv_n
-                    Kp = K[q, n_stages, J]
-                    np.multiply(Z[q, J, ::-1], g[:, None], out=Kp)
-                    np.negative(Kp, out=Kp)
-                    scale = np.maximum(np.abs(Ya[q, J]), np.abs(Z[q, J])).reshape(w)
-                    scale *= rtol
-                    scale += atol
-                    kq = K[q, :, J].reshape(n_stages + 1, w)
-                    err = E5 @ kq
-                    err /= scale
-                    e5[q] += err @ err
-                    err = E3 @ kq
-                    err /= scale
-                    e3[q] += err @ err
+            e5, e3 = error_pass(R, Ya, K, Z)
             res_new = np.array([np.linalg.norm(r) for r in R]) / ynorm
             keep_rows = []
             for q, i in enumerate(act):

@@ -185,7 +185,11 @@ def _batch_inits(d, seed):
     return U, V
 
 
-def test_batch_flow_follows_scipy_dop853_at_fixed_horizons():
+BACKENDS = ["numba", "numpy"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_batch_flow_follows_scipy_dop853_at_fixed_horizons(backend):
     """The batched DOP853 (column blocks of 7 of 40 columns, three runs with their own
     horizons) integrates the same ODE as scipy's DOP853 in gradient_flow_uv: with the residual
     test off (tol = 1e-300) both stop at t_max exactly, and the states agree to the integrators'
@@ -193,7 +197,8 @@ def test_batch_flow_follows_scipy_dop853_at_fixed_horizons():
     X, y = _data(15, 40, 0)
     U, V = _batch_inits(40, 1)
     horizons = [30.0, 2.0, 7.5]
-    runs = gradient_flow_uv_batch(X, y, U, V, t_max=horizons, tol=1e-300, block_bytes=7 * 8 * 15)
+    runs = gradient_flow_uv_batch(X, y, U, V, t_max=horizons, tol=1e-300, block_bytes=7 * 8 * 15,
+                                  backend=backend)
     for run, u0, v0, T in zip(runs, U, V, horizons, strict=True):
         ref = gradient_flow_uv(X, y, u0, v0, t_max=T, tol=1e-300)
         assert not run.converged and "t_max" in run.message
@@ -206,25 +211,29 @@ def test_batch_flow_follows_scipy_dop853_at_fixed_horizons():
         assert abs(run.nfev - ref.nfev) <= 0.2 * ref.nfev
 
 
-def test_batch_runs_do_not_depend_on_each_other_or_on_blocks_of_one():
+@pytest.mark.parametrize("backend, bb", [("numba", 5 * 8 * 12), ("numba", 16 * 8 * 12),
+                                         ("numpy", 5 * 8 * 12)])
+def test_batch_runs_do_not_depend_on_each_other_or_on_blocks_of_one(backend, bb):
     """Every run of a batch is computed with its own operations: alone or with others, the
     floats are identical."""
     X, y = _data(12, 30, 2)
     U, V = _batch_inits(30, 3)
-    together = gradient_flow_uv_batch(X, y, U, V, t_max=1e4, block_bytes=5 * 8 * 12)
+    together = gradient_flow_uv_batch(X, y, U, V, t_max=1e4, block_bytes=bb, backend=backend)
     for i, run in enumerate(together):
-        alone = gradient_flow_uv_batch(X, y, U[i], V[i], t_max=1e4, block_bytes=5 * 8 * 12)[0]
+        alone = gradient_flow_uv_batch(X, y, U[i], V[i], t_max=1e4, block_bytes=bb,
+                                       backend=backend)[0]
         assert np.array_equal(alone.final_beta, run.final_beta)
         assert np.array_equal(alone.times, run.times) and alone.nfev == run.nfev
 
 
-def test_batch_flow_limits_are_the_implicit_bias_predictions():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_batch_flow_limits_are_the_implicit_bias_predictions(backend):
     """Balanced runs converge to argmin ψ_α (α² = u₀²/2), the unbalanced one to the Bregman
     projection (Woodworth et al. 2020, Thm 1; Azulay et al. 2021), the convex solver being the
     independent oracle."""
     X, y = _data(10, 30, 4)
     U, V = _batch_inits(30, 5)
-    runs = gradient_flow_uv_batch(X, y, U, V, t_max=1e5, block_bytes=8 * 8 * 10)
+    runs = gradient_flow_uv_batch(X, y, U, V, t_max=1e5, block_bytes=8 * 8 * 10, backend=backend)
     for run, u0, v0 in zip(runs, U, V, strict=True):
         assert run.converged and not run.diverged, run.message
         assert run.residual <= 1e-10
@@ -238,30 +247,33 @@ def test_batch_flow_limits_are_the_implicit_bias_predictions():
     assert runs[0].beta.shape == (runs[0].times.shape[0], 30) and runs[0].times.shape[0] <= 200
 
 
-def test_batch_flow_reports_non_convergence_and_max_steps():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_batch_flow_reports_non_convergence_and_max_steps(backend):
     X, y = _data(10, 25, 4)
     U = np.stack([np.full(25, np.sqrt(2) * 0.01), np.full(25, 1.0)])
     V = np.zeros_like(U)
-    short, fine = gradient_flow_uv_batch(X, y, U, V, t_max=[1.0, 1e4])
+    short, fine = gradient_flow_uv_batch(X, y, U, V, t_max=[1.0, 1e4], backend=backend)
     assert not short.converged and not short.diverged and "not converged" in short.message
     assert np.isfinite(short.residual) and short.residual > 1e-3
     assert fine.converged, fine.message
-    capped = gradient_flow_uv_batch(X, y, U[0], V[0], t_max=1e4, max_steps=5)[0]
+    capped = gradient_flow_uv_batch(X, y, U[0], V[0], t_max=1e4, max_steps=5, backend=backend)[0]
     assert not capped.converged and "max_steps = 5" in capped.message
     assert capped.nfev <= 2 + 12 * 5 * 3  # 12 per attempt, few rejections
 
 
-def test_batch_flow_already_converged_and_validation():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_batch_flow_already_converged_and_validation(backend):
     X, y = _data(5, 12, 0)
     beta = np.linalg.lstsq(X, y, rcond=None)[0]
-    done = gradient_flow_uv_batch(X, y, beta, np.ones(12), t_max=1.0)[0]
+    done = gradient_flow_uv_batch(X, y, beta, np.ones(12), t_max=1.0, backend=backend)[0]
     assert done.converged and done.nfev == 0 and done.message == "already converged"
     u0 = np.full((2, 12), 0.5)
     v0 = np.zeros((2, 12))
     for kwargs, match in [({"u0": u0[:, :5]}, "u0"), ({"v0": v0[:1]}, "v0"),
                           ({"t_max": [1.0, 2.0, 3.0]}, "t_max"), ({"t_max": -1.0}, "t_max"),
                           ({"atol": 1e-30}, "atol"), ({"block_bytes": 0}, "block_bytes"),
-                          ({"max_steps": 0}, "max_steps"), ({"n_samples": 1}, "n_samples")]:
-        args = {"u0": u0, "v0": v0, "t_max": 1.0, **kwargs}
+                          ({"max_steps": 0}, "max_steps"), ({"n_samples": 1}, "n_samples"),
+                          ({"block_bytes": 2.5}, "block_bytes"), ({"backend": "cuda"}, "backend")]:
+        args = {"u0": u0, "v0": v0, "t_max": 1.0, "backend": backend, **kwargs}
         with pytest.raises(ValueError, match=match):
             gradient_flow_uv_batch(X, y, args.pop("u0"), args.pop("v0"), **args)
