@@ -58,3 +58,26 @@ def test_label_noise_user_data_and_options_are_validated():
         LABEL.check(seed=0, batch_size=1000)
     with pytest.raises(ValueError, match="X|data"):
         LABEL.check(seed=0, data=(np.zeros((5, 3)), np.ones(5)))
+
+
+def test_label_noise_default_data_are_redrawn_until_a_factor_two_error_is_detectable():
+    from dln_verify.verify.claims.label_noise_lasso import planted_data
+
+    # seed 0: the seed's own data (draw 0), exactly as before the draw rule
+    inst = LABEL.default_instance(seed=0)
+    X0, y0 = planted_data(0)
+    assert inst.params["draw"] == 0
+    assert np.array_equal(inst.X, X0) and np.array_equal(inst.y, y0)
+    # seed 1000: every planted entry is negative, so the non-negative Lasso of u⊙u is 0 at λ,
+    # 2λ and λ/2 (no factor-2 error detectable): redrawn, and the redrawn data qualify
+    X0, y0 = planted_data(1000)
+    own = LABEL.default_instance(seed=1000, data=(X0, y0))
+    assert own.params["draw"] == 0
+    assert not all(s > 0 for s in LABEL._separations(X0, y0, own.params).values())
+    inst = LABEL.default_instance(seed=1000)
+    assert inst.params["draw"] >= 1 and not np.array_equal(inst.X, X0)
+    assert all(s > 0 for s in LABEL._separations(inst.X, inst.y, inst.params).values())
+    # the rule is deterministic, and the user's data are never redrawn: outside-assumptions
+    assert np.array_equal(LABEL.default_instance(seed=1000).X, inst.X)
+    evidence = LABEL.check(seed=1000, data=(X0, y0))
+    assert evidence.status == "outside-assumptions", evidence.message

@@ -45,14 +45,20 @@ RESOLUTION = 12.0
 BURN_DECAY = 1e3
 #: longest simulated time (γk) of one run; beyond it the instance is inconclusive
 T_MAX = 4000.0
+#: redraws of the default data allowed before the instance is declared outside the assumptions
+#: (a draw is redrawn with probability ~1/8: the non-negative Lasso of u⊙u is 0 when no planted
+#: entry is positive)
+MAX_REDRAWS = 20
 #: candidate λ̄/λ̄_max of the default noise level (the one with the fastest mixing is used)
 LAMBDA_GRID = tuple(np.geomspace(0.05, 0.35, 8).tolist())
 
 
 def planted_data(seed: int, n: int = 20, d: int = 10, k: int = 3,
-                 noise: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian ``X``, ``y = Xβ* + noise·N(0, I)`` with ``k`` entries ``±U(0.5, 1.5)`` in β*."""
-    rng = np.random.default_rng([seed, 2022])
+                 noise: float = 0.5, rng: np.random.Generator | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian ``X``, ``y = Xβ* + noise·N(0, I)`` with ``k`` entries ``±U(0.5, 1.5)`` in β*
+    (drawn from ``rng`` if given, else from ``default_rng([seed, 2022])``)."""
+    rng = np.random.default_rng([seed, 2022]) if rng is None else rng
     X = rng.standard_normal((n, d))
     beta = np.zeros(d)
     idx = rng.choice(d, k, replace=False)
@@ -178,13 +184,32 @@ class LabelNoiseLasso(Claim):
     # -- instances ----------------------------------------------------------------------------
     def default_instance(self, seed: int = 0, profile: str = "quick", data=None, alpha=None,
                          stepsize=None, noise=None, batch_size=None, **_: Any) -> Instance:
-        if data is None:
-            X, y = planted_data(seed)
-            name = "planted sparse regression (n=20, d=10, 3 nonzeros, noise 0.5)"
-        else:
+        options = {"profile": profile, "alpha": alpha, "stepsize": stepsize, "noise": noise,
+                   "batch_size": batch_size}
+        if data is not None:
             X, y = load_data(data, kind="regression", require_underdetermined=False,
                              name="--data")
-            name = "user data"
+            params = self._params(X, y, **options)
+            return Instance(X=X, y=y, seed=seed, params={**params, "draw": 0},
+                            name="user data")
+        # the draw rule (docs/theory/noise.md §4.3), decided from the data and the parameters
+        # before any simulation: draw 0 is the seed's own data; draw k ≥ 1 uses
+        # SeedSequence(seed).spawn(k)[-1], until a factor-2 error in λ is detectable for both
+        # parametrisations (Lasso(λ) differs from Lasso(2λ) and Lasso(λ/2))
+        X, y = planted_data(seed)
+        draw = 0
+        children = np.random.SeedSequence(seed).spawn(MAX_REDRAWS)
+        params = self._params(X, y, **options)
+        while draw < MAX_REDRAWS and not all(
+                sep > 0 for sep in self._separations(X, y, params).values()):
+            X, y = planted_data(seed, rng=np.random.default_rng(children[draw]))
+            draw += 1
+            params = self._params(X, y, **options)
+        return Instance(X=X, y=y, seed=seed, params={**params, "draw": draw},
+                        name="planted sparse regression (n=20, d=10, 3 nonzeros, noise 0.5)")
+
+    def _params(self, X, y, profile, alpha, stepsize, noise, batch_size) -> dict[str, Any]:
+        """The run parameters on data ``(X, y)`` (options validated against these data)."""
         n, d = X.shape
         H = np.sum(X**2, axis=0) / n
         if np.any(H == 0):
@@ -201,9 +226,20 @@ class LabelNoiseLasso(Claim):
         else:
             delta = check_in_range(noise, "noise", 1e-6, 1e6)
         quick = profile == "quick"
-        params = {"alpha": a, "stepsize": gamma, "noise": float(delta), "batch_size": b,
-                  "runs": 32 if quick else 128, "average_time": 300.0 if quick else 2000.0}
-        return Instance(X=X, y=y, seed=seed, params=params, name=name)
+        return {"alpha": a, "stepsize": gamma, "noise": float(delta), "batch_size": b,
+                "runs": 32 if quick else 128, "average_time": 300.0 if quick else 2000.0}
+
+    def _separations(self, X, y, params) -> dict[str, float]:
+        """``Δ = min ‖Lasso(mλ) − Lasso(λ)‖`` over ``m ∈ {2, 1/2}``, per parametrisation
+        (docs/theory/noise.md §4.2); 0 means no factor-2 error in λ is detectable."""
+        lams = lasso_lambdas(X, params["stepsize"], params["noise"], int(params["batch_size"]))
+        out = {}
+        for par in PARAMETRISATIONS:
+            nonneg = par == "uu"
+            beta = self._lasso(X, y, lams[par], nonneg).beta
+            out[par] = min(float(np.linalg.norm(self._lasso(X, y, m * lams[par], nonneg).beta
+                                                - beta)) for m in (2.0, 0.5))
+        return out
 
     def _default_noise(self, X, y, gamma: float, b: int) -> float:
         """δ whose λ mixes fastest on the grid λ̄ ∈ LAMBDA_GRID · λ̄_max.
@@ -236,7 +272,7 @@ class LabelNoiseLasso(Claim):
         @st.composite
         def strategy(draw):
             seed = draw(st.integers(0, 2**16))
-            X, y = planted_data(seed)
+            X = self.default_instance(seed=seed).X  # the drawn data (the draw rule)
             lmax_H = float(np.linalg.eigvalsh(X.T @ X / X.shape[0])[-1])
             return self.default_instance(seed=seed, alpha=draw(st.floats(0.05, 0.2)),
                                          stepsize=draw(st.floats(0.05, 0.1)) / lmax_H)
@@ -287,13 +323,13 @@ class LabelNoiseLasso(Claim):
         lams = self._lambdas(instance)
         values: dict[str, Any] = {}
         info: dict[str, Any] = {}
+        separations = self._separations(X, y, p)
         for par in PARAMETRISATIONS:
             nonneg = par == "uu"
             sol = self._lasso(X, y, lams[par], nonneg)
             t_burn = max(relaxation_time(X, y, sol.beta, lams[par], nonneg), 20.0)
             info[f"burn_in_time_{par}"] = t_burn
-            sep = min(float(np.linalg.norm(self._lasso(X, y, m * lams[par], nonneg).beta
-                                           - sol.beta)) for m in (2.0, 0.5))
+            sep = separations[par]
             if not sep > 0:
                 return Simulation({}, outside_assumptions=True, info={
                     "reason": f"{par}: Lasso(λ) coincides with Lasso(2λ) or Lasso(λ/2): no "
