@@ -268,6 +268,17 @@ def _range_basis(X: np.ndarray) -> np.ndarray:
 _RANGE_BASIS: ArrayCache[np.ndarray] = ArrayCache(_range_basis, size=4)
 
 
+def _rescaled_product(X: np.ndarray, k: int, w: np.ndarray) -> np.ndarray:
+    """``(2^{-k} X) w``, rescaling ``X`` exactly; on designs of at least
+    ``CHOLESKY_QR_MIN_ENTRIES`` entries by blocks of rows (~32 MB each), so that no copy of the
+    size of ``X`` is made."""
+    if X.size < CHOLESKY_QR_MIN_ENTRIES:
+        return np.ldexp(X, -k) @ w
+    rows = max(1, 2**22 // max(X.shape[1], 1))
+    return np.concatenate([np.ldexp(X[i:i + rows], -k) @ w
+                           for i in range(0, X.shape[0], rows)])
+
+
 def _project_out_range(X: np.ndarray, v: np.ndarray) -> float:
     """``‖v − P_{range Xᵀ} v‖ / ‖v‖`` (orthonormal basis of :func:`_range_basis`, projected
     twice)."""
@@ -352,10 +363,9 @@ def symbolic_optimality_residual(
 
     # primal residual in exactly rescaled units (powers of two), scale-safe norms
     ks, kt = power_of_two_scale(y), power_of_two_scale(X)
-    Xs = np.ldexp(X, -kt)
     ys = np.ldexp(y, -ks)
     with np.errstate(all="ignore"):
-        rs = Xs @ np.ldexp(beta, kt - ks) - ys
+        rs = _rescaled_product(X, kt, np.ldexp(beta, kt - ks)) - ys
     primal = float(safe_norm(rs) / safe_norm(ys))
     if not math.isfinite(primal):
         primal = math.inf

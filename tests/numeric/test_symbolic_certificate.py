@@ -207,3 +207,15 @@ def test_large_design_certificate_accepts_the_solution_and_rejects_a_null_space_
     wrong = symbolic_optimality_residual(X, y, moved, 0.1)
     assert not wrong.accepted
     assert wrong.optimality_residual > 1e3 * wrong.optimality_tolerance
+
+
+def test_rescaled_product_by_row_blocks_matches_the_whole_product(monkeypatch):
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((300, 2**14)) * 2.0**600  # ~5e6 entries: the blocked path
+    w = rng.standard_normal(2**14)
+    k = symbolic_certificate.power_of_two_scale(X)
+    blocked = symbolic_certificate._rescaled_product(X, k, w)
+    assert X.size >= symbolic_certificate.CHOLESKY_QR_MIN_ENTRIES
+    assert blocked.shape == (300,)
+    whole = np.ldexp(X, -k) @ w
+    assert np.allclose(blocked, whole, rtol=1e-13, atol=1e-13 * np.abs(whole).max())
