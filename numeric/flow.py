@@ -361,10 +361,15 @@ def _flow_backend(backend) -> str:
 
 
 def _flow_threads() -> int:
-    """Threads of the compiled passes: numba's (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)
-    capped by ``OMP_NUM_THREADS`` when that is set (dask's nanny sets it to 1 in sweep workers,
-    and the benchmarks do), and 1 outside the main thread (numba's workqueue threading layer,
-    the fallback where neither TBB nor OpenMP is installed, is not thread-safe)."""
+    """Threads of the compiled passes.
+
+    numba's count (``numba.get_num_threads()``: ``numba.set_num_threads``, else
+    ``NUMBA_NUM_THREADS``, else the number of CPUs), capped by ``OMP_NUM_THREADS`` when that is
+    set and ``NUMBA_NUM_THREADS`` is not (dask's nanny sets ``OMP_NUM_THREADS=1`` in sweep
+    workers, one process per core, and the benchmarks set it for BLAS: an explicit
+    ``NUMBA_NUM_THREADS`` asks for numba's threads anyway); 1 outside the main thread (numba's
+    workqueue threading layer, its fallback without TBB or OpenMP, is not thread-safe).
+    """
     import threading
 
     import numba
@@ -373,7 +378,7 @@ def _flow_threads() -> int:
         return 1
     threads = numba.get_num_threads()
     omp = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if omp.isdigit() and int(omp) >= 1:
+    if not os.environ.get("NUMBA_NUM_THREADS", "").strip() and omp.isdigit() and int(omp) >= 1:
         threads = min(threads, int(omp))
     return max(1, threads)
 
@@ -419,8 +424,8 @@ def gradient_flow_uv_batch(
     blocks: for a block ``J`` the previous stage's ``g_J = X_Jᵀ r / n`` (so that stage's
     derivative on ``J``), this stage's state on ``J`` and its contribution ``X_J β_J`` to the
     next residual are formed while the block is in cache (every quantity but ``r`` is
-    coordinatewise). Nothing of the mirror identity is used. The results agree with
-    :func:`gradient_flow_uv` to rounding (the sums over ``X`` are ordered by blocks), not
+    coordinatewise; see ``backend``). Nothing of the mirror identity is used. The results agree
+    with :func:`gradient_flow_uv` to rounding (the sums over ``X`` are ordered by blocks), not
     bit for bit.
 
     Parameters
@@ -434,8 +439,21 @@ def gradient_flow_uv_batch(
     rtol, atol, n_samples, tol, max_steps
         As in :func:`gradient_flow_uv` (per run). Stored samples: at most ``2 n_samples``
         ``β``'s per run are kept while integrating (every other one dropped when full).
-    block_bytes : int
-        Bytes of ``X`` per column block (at least one column per block).
+    block_bytes : int, optional
+        Bytes of ``X`` per column block (at least one column per block). None: ``JIT_BLOCK_BYTES``
+        (512 KiB, a block stays in the L2 cache between its two reads) for the numba backend,
+        ``BLOCK_BYTES`` (4 MiB) for numpy. The numba backend rounds the width down to a multiple
+        of 8 columns.
+    backend : {"numba", "numpy"}, optional
+        ``"numba"``: the passes compiled (:mod:`dln_verify.numeric._flow_jit`), each stage one
+        pass over ``X`` for all runs, every sum in a fixed order (rows of ``X`` in order for
+        ``Xᵀr``; eight accumulators, ``j mod 8``, combined pairwise, for ``X β``), in parallel
+        over blocks for designs of ``n d ≥ 2¹⁸`` entries when more than one thread is allowed
+        (numba's thread count, capped by ``OMP_NUM_THREADS`` when set; one thread outside the
+        main thread), each block's partial sums added in block order: the floats depend on the
+        block width but not on the number of threads. ``"numpy"``: the reference (BLAS per
+        block and run). The two agree to rounding, not bit for bit. None: the
+        ``DLN_VERIFY_KERNEL_BACKEND`` environment variable if set, else numba when it imports.
 
     Returns
     -------
@@ -679,6 +697,8 @@ def gradient_flow_uv_batch(
     # batch arrays for the running runs: state, derivative, stages (k, 13, 2, d)
     act = live
     Ya = Y[act].copy() if act else None
+    K_buf = np.empty((len(act), n_stages + 1, d, 2))
+    Z_buf = np.empty((len(act), d, 2))
     Fa = F[act].copy() if act else None
     del Y, F, R0
     label = "gradient flow on u⊙v" + (f" ({m} runs)" if m > 1 else "")
@@ -688,8 +708,10 @@ def gradient_flow_uv_batch(
             np.errstate(over="ignore", invalid="ignore", under="ignore"):
         while act:
             k = len(act)
-            K = np.empty((k, n_stages + 1, d, 2))
-            Z = np.empty((k, d, 2))  # the latest stage state
+            # the first k rows of buffers allocated once (a fresh 80 MB K per step cost its
+            # page faults, ~10 ms, at every step)
+            K = K_buf[:k]
+            Z = Z_buf[:k]  # the latest stage state
             h = np.empty(k)
             t_new = np.empty(k)
             for q, i in enumerate(act):
@@ -786,6 +808,7 @@ def gradient_flow_uv_batch(
                 Ya = Ya[keep_rows].copy()
                 Fa = Fa[keep_rows].copy()
             del K, Z
+    K_buf = Z_buf = None
 
     results = []
     for i, rr in enumerate(runs):

@@ -116,6 +116,7 @@ def test_float_results_do_not_depend_on_the_number_of_threads(monkeypatch):
         pytest.skip("numba has a single thread here")
     monkeypatch.setattr(flow, "_PARALLEL_MIN_ENTRIES", 0)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
     X, y = _data(9, 70, 7)
     U, V = _inits(70, 7)
     before = numba.get_num_threads()
@@ -135,12 +136,16 @@ def test_float_results_do_not_depend_on_the_number_of_threads(monkeypatch):
 
 
 def test_thread_rule(monkeypatch):
-    """OMP_NUM_THREADS caps numba's threads (sweep workers, benchmarks); other threads than the
-    main one use one thread."""
+    """OMP_NUM_THREADS caps numba's threads (sweep workers, benchmarks) unless NUMBA_NUM_THREADS
+    is set; other threads than the main one use one thread."""
     import numba
 
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert flow._flow_threads() == 1
+    monkeypatch.setenv("NUMBA_NUM_THREADS", str(numba.config.NUMBA_NUM_THREADS))
+    assert flow._flow_threads() == numba.get_num_threads()  # asked for explicitly
+    monkeypatch.delenv("NUMBA_NUM_THREADS")
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert flow._flow_threads() == numba.get_num_threads()
     seen = []
