@@ -168,16 +168,42 @@ def _deriv_block(g, Z, j0, j1, K, s):  # pragma: no cover - compiled
 
 
 @numba.njit(**_OPTS)
-def _stage_block(X, R, inv_n, Y, K, Z, h, coef, p, j0, j1, part):  # pragma: no cover
-    """Pass ``p`` on the block ``[j0, j1)``: the derivative of stage ``p − 1`` (``p ≥ 2``),
-    the stage state ``Z = Y + h Σ_{s<p} coef_s K_s`` and the block's part of ``X (Z_u Z_v)``
-    into ``part`` (k, n)."""
+def _stage_block(X, R, inv_n, Y, K, Z, h, coef, p, fresh, E3, E5, rtol, atol, j0, j1, part,
+                 epart):  # pragma: no cover - compiled
+    """Pass ``p`` on the block ``[j0, j1)`` into ``part`` (k, n), the block's part of the
+    residual ``X (Z_u Z_v)`` of this stage's state ``Z = Y + h Σ_{s<p} coef_s K_s``, after
+
+    - ``p ≥ 2``: the derivative ``K[:, p − 1]`` of stage ``p − 1`` at ``Z`` from its residuals
+      ``R``;
+    - ``p = 1``: for the runs with ``fresh[q]`` (their last step was accepted, ``Y`` is its end
+      point and ``R`` its residuals) the FSAL derivative ``K[q, 0] = f(Y)``;
+
+    and, in the last pass (``p = 12``: ``Z`` is ``y_new``), the block's parts of the squared
+    scaled error sums into ``epart`` (k, 2): ``Σ ((E5·K)/sc)²`` and ``Σ ((E3·K)/sc)²`` over
+    the stages ``s < 12`` (DOP853's ``E3``, ``E5`` vanish on the FSAL stage), with
+    ``sc = max(|Y|, |Z|) rtol + atol``."""
     k = Y.shape[0]
     w = j1 - j0
+    ns = K.shape[1]
     g = np.empty((k, w))
     if p >= 2:
         _grad_block(X, R, inv_n, j0, j1, g)
         _deriv_block(g, Z, j0, j1, K, p - 1)
+    else:
+        nf = 0
+        for q in range(k):
+            nf += 1 if fresh[q] else 0
+        if nf > 0:
+            _grad_block(X, R, inv_n, j0, j1, g)
+            for q in range(k):
+                if fresh[q]:
+                    gq = g[q]
+                    yq = Y[q, 2 * j0:2 * j1]
+                    kq = K[q, 0, 2 * j0:2 * j1]
+                    for j in range(w):
+                        gj = gq[j]
+                        kq[2 * j] = -(yq[2 * j + 1] * gj)
+                        kq[2 * j + 1] = -(yq[2 * j] * gj)
     b = g  # g is no longer needed: it takes the products z_u z_v
     dz = np.empty(2 * w)
     a0, a1 = 2 * j0, 2 * j1
@@ -200,6 +226,31 @@ def _stage_block(X, R, inv_n, Y, K, Z, h, coef, p, j0, j1, part):  # pragma: no 
         for j in range(w):
             bq[j] = zq[2 * j] * zq[2 * j + 1]
     _resid_block(X, b, j0, j1, part)
+    if p == ns - 1:
+        e5 = dz  # dz is no longer needed
+        e3 = np.empty(2 * w)
+        for q in range(k):
+            c5 = E5[0]
+            c3 = E3[0]
+            ks = K[q, 0, a0:a1]
+            for jj in range(2 * w):
+                e5[jj] = c5 * ks[jj]
+                e3[jj] = c3 * ks[jj]
+            for s in range(1, ns - 1):
+                c5 = E5[s]
+                c3 = E3[s]
+                ks = K[q, s, a0:a1]
+                for jj in range(2 * w):
+                    e5[jj] = e5[jj] + c5 * ks[jj]
+                    e3[jj] = e3[jj] + c3 * ks[jj]
+            yq = Y[q, a0:a1]
+            zq = Z[q, a0:a1]
+            for jj in range(2 * w):
+                sc = max(abs(yq[jj]), abs(zq[jj])) * rtol + atol
+                e5[jj] = e5[jj] / sc
+                e3[jj] = e3[jj] / sc
+            epart[q, 0] = _sumsq4(e5, 2 * w)
+            epart[q, 1] = _sumsq4(e3, 2 * w)
 
 
 @numba.njit(**_OPTS)
@@ -216,44 +267,6 @@ def _sumsq4(a, w):  # pragma: no cover - compiled
     for j in range(w4, w):
         t += a[j] * a[j]
     return ((s0 + s1) + (s2 + s3)) + t
-
-
-@numba.njit(**_OPTS)
-def _error_block(X, R, inv_n, Y, K, Z, E3, E5, rtol, atol, j0, j1, part):  # pragma: no cover
-    """The FSAL derivative ``K[:, 12]`` at ``Z`` on the block, and the block's parts of the
-    squared scaled error norms: ``part[q, 0] = Σ ((E5·K)/sc)²``, ``part[q, 1] = Σ ((E3·K)/sc)²``
-    with ``sc = max(|Y|, |Z|) rtol + atol`` (stages in order in ``E·K``)."""
-    k = Y.shape[0]
-    w = j1 - j0
-    ns = K.shape[1]
-    g = np.empty((k, w))
-    _grad_block(X, R, inv_n, j0, j1, g)
-    _deriv_block(g, Z, j0, j1, K, ns - 1)
-    a0, a1 = 2 * j0, 2 * j1
-    e5 = np.empty(2 * w)
-    e3 = np.empty(2 * w)
-    for q in range(k):
-        c5 = E5[0]
-        c3 = E3[0]
-        ks = K[q, 0, a0:a1]
-        for jj in range(2 * w):
-            e5[jj] = c5 * ks[jj]
-            e3[jj] = c3 * ks[jj]
-        for s in range(1, ns):
-            c5 = E5[s]
-            c3 = E3[s]
-            ks = K[q, s, a0:a1]
-            for jj in range(2 * w):
-                e5[jj] = e5[jj] + c5 * ks[jj]
-                e3[jj] = e3[jj] + c3 * ks[jj]
-        yq = Y[q, a0:a1]
-        zq = Z[q, a0:a1]
-        for jj in range(2 * w):
-            sc = max(abs(yq[jj]), abs(zq[jj])) * rtol + atol
-            e5[jj] = e5[jj] / sc
-            e3[jj] = e3[jj] / sc
-        part[q, 0] = _sumsq4(e5, 2 * w)
-        part[q, 1] = _sumsq4(e3, 2 * w)
 
 
 @numba.njit(**_OPTS)
@@ -280,33 +293,21 @@ def _state_block(X, R, inv_n, S, F, j0, j1, part):  # pragma: no cover - compile
 
 
 @numba.njit(**_OPTS)
-def _stage_ser(X, R, inv_n, Y, K, Z, h, coef, p, bs, part):  # pragma: no cover - compiled
+def _stage_ser(X, R, inv_n, Y, K, Z, h, coef, p, fresh, E3, E5, rtol, atol, bs, part,
+               epart):  # pragma: no cover - compiled
     d = X.shape[1]
     for ib in range(part.shape[0]):
-        _stage_block(X, R, inv_n, Y, K, Z, h, coef, p, ib * bs, min(ib * bs + bs, d), part[ib])
+        _stage_block(X, R, inv_n, Y, K, Z, h, coef, p, fresh, E3, E5, rtol, atol, ib * bs,
+                     min(ib * bs + bs, d), part[ib], epart[ib])
 
 
 @numba.njit(parallel=True, **_OPTS)
-def _stage_par(X, R, inv_n, Y, K, Z, h, coef, p, bs, part):  # pragma: no cover - compiled
+def _stage_par(X, R, inv_n, Y, K, Z, h, coef, p, fresh, E3, E5, rtol, atol, bs, part,
+               epart):  # pragma: no cover - compiled
     d = X.shape[1]
     for ib in numba.prange(part.shape[0]):
-        _stage_block(X, R, inv_n, Y, K, Z, h, coef, p, ib * bs, min(ib * bs + bs, d), part[ib])
-
-
-@numba.njit(**_OPTS)
-def _error_ser(X, R, inv_n, Y, K, Z, E3, E5, rtol, atol, bs, part):  # pragma: no cover
-    d = X.shape[1]
-    for ib in range(part.shape[0]):
-        _error_block(X, R, inv_n, Y, K, Z, E3, E5, rtol, atol, ib * bs, min(ib * bs + bs, d),
-                     part[ib])
-
-
-@numba.njit(parallel=True, **_OPTS)
-def _error_par(X, R, inv_n, Y, K, Z, E3, E5, rtol, atol, bs, part):  # pragma: no cover
-    d = X.shape[1]
-    for ib in numba.prange(part.shape[0]):
-        _error_block(X, R, inv_n, Y, K, Z, E3, E5, rtol, atol, ib * bs, min(ib * bs + bs, d),
-                     part[ib])
+        _stage_block(X, R, inv_n, Y, K, Z, h, coef, p, fresh, E3, E5, rtol, atol, ib * bs,
+                     min(ib * bs + bs, d), part[ib], epart[ib])
 
 
 @numba.njit(**_OPTS)

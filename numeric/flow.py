@@ -332,9 +332,9 @@ def _probe_flow_jit(module) -> None:
     R = np.ones((1, 2))
     module._state_ser(X, R[:0], 0.5, Y, np.empty((0, 1, 0)), 8, part)
     module._state_ser(X, R, 0.5, Y, K[:, :1].copy(), 8, np.empty((1, 0, 0)))
-    module._stage_ser(X, R, 0.5, Y, K, Y.copy(), np.ones(1), np.ones(12), 2, 8, part)
-    module._error_ser(X, R, 0.5, Y, K, Y.copy(), np.ones(13), np.ones(13), 1e-12, 1e-20, 8,
-                      np.empty((1, 1, 2)))
+    module._stage_ser(X, R, 0.5, Y, K, Y.copy(), np.ones(1), np.ones(12), 2,
+                      np.zeros(1, dtype=np.bool_), np.ones(13), np.ones(13), 1e-12, 1e-20, 8,
+                      part, np.empty((1, 1, 2)))
     module._sum_parts(part, np.empty((1, 2)))
 
 
@@ -550,8 +550,9 @@ def gradient_flow_uv_batch(
         jit = _flow_jit()[0]
         nb = len(blocks)
         par = nb > 1 and n * d >= _PARALLEL_MIN_ENTRIES and _flow_threads() > 1
-        k_stage, k_error, k_state = ((jit._stage_par, jit._error_par, jit._state_par) if par
-                                     else (jit._stage_ser, jit._error_ser, jit._state_ser))
+        k_stage, k_state = ((jit._stage_par, jit._state_par) if par
+                            else (jit._stage_ser, jit._state_ser))
+        errors = {}  # the error sums of the last pass of the step
         no_rows = np.empty((0, n))
         no_parts = np.empty((nb, 0, 0))
 
@@ -577,21 +578,26 @@ def gradient_flow_uv_batch(
                     flat(out, k, 1, 2 * d), bcols, no_parts)
             return out
 
-        def stage_pass(p, R, Ya, K, Z, h):
+        def stage_pass(p, R, Ya, K, Z, h, fresh):
+            """As the numpy pass; besides, pass 1 first forms the FSAL derivative ``K[q, 0]`` of
+            the runs ``fresh[q]`` (from ``R``, the residuals of their accepted ``y_new``, at
+            ``Ya``), and pass 12 the error sums (kept for ``error_pass``)."""
             k = Ya.shape[0]
             part = np.empty((nb, k, n))
-            k_stage(X, no_rows if R is None else R, inv_n, flat(Ya, k, 2 * d),
-                    flat(K, k, n_stages + 1, 2 * d), flat(Z, k, 2 * d), h, coefs[p], p,
-                    bcols, part)
+            epart = np.empty((nb, k, 2))
+            if R is None:
+                R = no_rows
+            k_stage(X, R, inv_n, flat(Ya, k, 2 * d), flat(K, k, n_stages + 1, 2 * d),
+                    flat(Z, k, 2 * d), h, coefs[p], p, fresh, Ew3, Ew5, rtol, atol, bcols,
+                    part, epart)
+            if p == n_stages:
+                tot = summed(epart)
+                errors["e5"], errors["e3"] = tot[:, 0].copy(), tot[:, 1].copy()
             return summed(part, y)
 
         def error_pass(R, Ya, K, Z):
-            k = Ya.shape[0]
-            part = np.empty((nb, k, 2))
-            k_error(X, R, inv_n, flat(Ya, k, 2 * d), flat(K, k, n_stages + 1, 2 * d),
-                    flat(Z, k, 2 * d), Ew3, Ew5, rtol, atol, bcols, part)
-            tot = summed(part)
-            return tot[:, 0].copy(), tot[:, 1].copy()
+            """The error sums of pass 12 (``K[:, 12]`` is left to the next step's pass 1)."""
+            return errors.pop("e5"), errors.pop("e3")
     else:
         def residuals(S):
             """``X β − y`` for the states ``S`` (k, d, 2), rows of a (k, n) array (run by run, so
@@ -607,7 +613,7 @@ def gradient_flow_uv_batch(
                 np.negative(out[q], out=out[q])
             return out
 
-        def stage_pass(p, R, Ya, K, Z, h):
+        def stage_pass(p, R, Ya, K, Z, h, fresh):
             """Pass ``p`` (1…12): the derivative of stage ``p − 1`` (from its residuals ``R``), the
             stage state ``Z`` (pass 12: ``y_new``), and its residuals, returned."""
             k = Ya.shape[0]
@@ -700,6 +706,11 @@ def gradient_flow_uv_batch(
     K_buf = np.empty((len(act), n_stages + 1, d, 2))
     Z_buf = np.empty((len(act), d, 2))
     Fa = F[act].copy() if act else None
+    # numba: the FSAL derivative f(y_new) of an accepted step is formed in the next step's first
+    # pass (one pass over X per step fewer), from the residuals R_last of y_new: fresh[q]
+    lazy_fsal = backend == "numba"
+    fresh = np.zeros(len(act), dtype=np.bool_)
+    R_last = None
     del Y, F, R0
     label = "gradient flow on u⊙v" + (f" ({m} runs)" if m > 1 else "")
     r0_worst = max((runs[i].residual for i in act), default=tol)
@@ -728,12 +739,18 @@ def gradient_flow_uv_batch(
                 rr.min_step = min_step
             K[:, 0] = Fa
             R = None
+            if fresh.any():
+                R = np.where(fresh[:, None], R_last, 0.0)
             # passes 1..12: stage states Z_1..Z_11 and y_new (Z_12); in pass p the derivative of
             # stage p-1 is finished block by block first (it needs the full residual R of Z_{p-1})
             for p in range(1, n_stages + 1):
-                R = stage_pass(p, R, Ya, K, Z, h)
-            # the derivative at y_new (FSAL stage) and the error norms, block by block
+                R = stage_pass(p, R, Ya, K, Z, h, fresh)
+            if fresh.any():
+                Fa[fresh] = K[fresh, 0]
+            # the derivative at y_new (FSAL stage) and the error norms, block by block (numba:
+            # the error norms come from pass 12, the FSAL stage from the next step's pass 1)
             e5, e3 = error_pass(R, Ya, K, Z)
+            R_last = R
             res_new = np.array([np.linalg.norm(r) for r in R]) / ynorm
             keep_rows = []
             for q, i in enumerate(act):
@@ -762,7 +779,10 @@ def gradient_flow_uv_batch(
                     rr.steps += 1
                     rr.last = state.copy()
                     Ya[q] = state
-                    Fa[q] = K[q, n_stages]
+                    if lazy_fsal:
+                        fresh[q] = True
+                    else:
+                        Fa[q] = K[q, n_stages]
                     rr.residual = float(res_new[q])
                     samples_t[i].append(rr.t)
                     samples_b[i].append(state[:, 0] * state[:, 1])
@@ -786,6 +806,7 @@ def gradient_flow_uv_batch(
                     fac = 0.9 * err ** err_exp if math.isfinite(err) else math.nan
                     h_abs[i] = abs(h[q]) * (fac if fac > 0.2 else 0.2)
                     rr.rejected = True
+                    fresh[q] = False
                     if h_abs[i] < rr.min_step:
                         # scipy: "Required step size is less than spacing between numbers."
                         rr.done = True
@@ -807,6 +828,8 @@ def gradient_flow_uv_batch(
                 act = [act[q] for q in keep_rows]
                 Ya = Ya[keep_rows].copy()
                 Fa = Fa[keep_rows].copy()
+                fresh = fresh[keep_rows]
+                R_last = R_last[keep_rows]
             del K, Z
     K_buf = Z_buf = None
 
