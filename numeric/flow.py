@@ -449,10 +449,14 @@ def gradient_flow_uv_batch(
         pass over ``X`` for all runs, every sum in a fixed order (rows of ``X`` in order for
         ``Xᵀr``; eight accumulators, ``j mod 8``, combined pairwise, for ``X β``), in parallel
         over blocks for designs of ``n d ≥ 2¹⁸`` entries when more than one thread is allowed
-        (numba's thread count, capped by ``OMP_NUM_THREADS`` when set; one thread outside the
-        main thread), each block's partial sums added in block order: the floats depend on the
-        block width but not on the number of threads. ``"numpy"``: the reference (BLAS per
-        block and run). The two agree to rounding, not bit for bit. None: the
+        (numba's thread count, capped by ``OMP_NUM_THREADS`` when that is set and
+        ``NUMBA_NUM_THREADS`` is not; one thread outside the main thread), each block's partial
+        sums added in block order: the floats depend on the block width but not on the number
+        of threads. The error sums are formed in the last stage pass and the FSAL derivative
+        ``f(y_new)`` of an accepted step in the next step's first pass (12 passes over ``X``
+        per step instead of 13; the same floats; a non-finite ``f(y_new)`` then fails the
+        next step instead of the one that reached ``y_new``). ``"numpy"``: the reference
+        (BLAS per block and run). The two agree to rounding, not bit for bit. None: the
         ``DLN_VERIFY_KERNEL_BACKEND`` environment variable if set, else numba when it imports.
 
     Returns
