@@ -270,10 +270,15 @@ _RANGE_BASIS: ArrayCache[np.ndarray] = ArrayCache(_range_basis, size=4)
 
 def _rescaled_product(X: np.ndarray, k: int, w: np.ndarray) -> np.ndarray:
     """``(2^{-k} X) w``, rescaling ``X`` exactly; on designs of at least
-    ``CHOLESKY_QR_MIN_ENTRIES`` entries by blocks of rows (~32 MB each), so that no copy of the
-    size of ``X`` is made."""
+    ``CHOLESKY_QR_MIN_ENTRIES`` entries without a copy of the size of ``X``: as ``X (2^{-k} w)``
+    when that rescaling of ``w`` is exact (every product ``x_ij w_j 2^{-k}`` is then the same
+    real number, hence the same float, as in ``(2^{-k} X) w``), else by blocks of rows (~32 MB
+    each)."""
     if X.size < CHOLESKY_QR_MIN_ENTRIES:
         return np.ldexp(X, -k) @ w
+    ws = np.ldexp(w, -k)
+    if np.array_equal(np.ldexp(ws, k), w):
+        return X @ ws
     rows = max(1, 2**22 // max(X.shape[1], 1))
     return np.concatenate([np.ldexp(X[i:i + rows], -k) @ w
                            for i in range(0, X.shape[0], rows)])

@@ -209,7 +209,7 @@ def test_large_design_certificate_accepts_the_solution_and_rejects_a_null_space_
     assert wrong.optimality_residual > 1e3 * wrong.optimality_tolerance
 
 
-def test_rescaled_product_by_row_blocks_matches_the_whole_product(monkeypatch):
+def test_rescaled_product_of_a_large_design_matches_the_rescaled_copy():
     rng = np.random.default_rng(9)
     X = rng.standard_normal((300, 2**14)) * 2.0**600  # ~5e6 entries: the blocked path
     w = rng.standard_normal(2**14)
@@ -218,4 +218,12 @@ def test_rescaled_product_by_row_blocks_matches_the_whole_product(monkeypatch):
     assert X.size >= symbolic_certificate.CHOLESKY_QR_MIN_ENTRIES
     assert blocked.shape == (300,)
     whole = np.ldexp(X, -k) @ w
-    assert np.allclose(blocked, whole, rtol=1e-13, atol=1e-13 * np.abs(whole).max())
+    # the rescaling of w is exact here: the same products, the same floats
+    assert np.array_equal(blocked, whole)
+    # w whose rescaling by 2^-k would underflow: the row blocks, same numbers
+    w_tiny = w.copy()
+    w_tiny[0] = 2.0**-1070
+    assert not np.array_equal(np.ldexp(np.ldexp(w_tiny, -k), k), w_tiny)
+    tiny = symbolic_certificate._rescaled_product(X, k, w_tiny)
+    assert np.allclose(tiny, np.ldexp(X, -k) @ w_tiny, rtol=1e-13,
+                       atol=1e-13 * np.abs(whole).max())
