@@ -38,7 +38,7 @@ def _inits(d, seed, m=4):
     return U, V
 
 
-@pytest.mark.parametrize("w", [0, 5, 8, 29, 64])
+@pytest.mark.parametrize("w", [0, 5, 16, 29, 64, 83])
 def test_residual_block_is_the_stated_order_bit_for_bit(w):
     rng = np.random.default_rng(w)
     n, d, j0 = 7, 100, 3
