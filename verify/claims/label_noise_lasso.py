@@ -43,6 +43,9 @@ PREFERENCE_Z = 4.0
 RESOLUTION = 12.0
 #: decay factor of the slowest mode before averaging starts (docs/theory/noise.md §4.1)
 BURN_DECAY = 1e3
+#: averaging windows tried: the first, then up to three extensions predicted from the measured
+#: standard error alone (docs/theory/noise.md §4.3)
+MAX_WINDOWS = 4
 #: longest simulated time (γk) of one run; beyond it the instance is inconclusive
 T_MAX = 4000.0
 #: redraws of the default data allowed before the instance is declared outside the assumptions
@@ -315,8 +318,8 @@ class LabelNoiseLasso(Claim):
                               n_runs=int(p["runs"]), seed=int(instance.seed or 0), n_record=40)
 
     def simulate(self, instance: Instance) -> Simulation:
-        """Burn-in from the Lasso point's slowest mode; averaging window extended once
-        (sequentially, by the measured standard error only) until the alternatives are
+        """Burn-in from the Lasso point's slowest mode; averaging window extended up to three
+        times (sequentially, by the measured standard error only) until the alternatives are
         resolved, ``Δ ≥ RESOLUTION·s``; else inconclusive
         (``docs/theory/noise.md`` §4.1, §4.3)."""
         X, y, p = instance.X, instance.y, instance.params
@@ -335,7 +338,7 @@ class LabelNoiseLasso(Claim):
                     "reason": f"{par}: Lasso(λ) coincides with Lasso(2λ) or Lasso(λ/2): no "
                               "factor-2 error in λ is detectable on this instance"})
             t_avg = float(p["average_time"])
-            for attempt in range(2):
+            for attempt in range(MAX_WINDOWS):
                 if not np.isfinite(t_burn) or t_burn + t_avg > T_MAX:
                     return Simulation({}, inconclusive=True, info={
                         "reason": f"{par}: burn-in {t_burn:.3g} plus the averaging window "
@@ -347,7 +350,7 @@ class LabelNoiseLasso(Claim):
                 B = res.average.shape[0]
                 se = res.average.std(axis=0, ddof=1) / np.sqrt(B)
                 s = float(np.linalg.norm(se))
-                if sep >= RESOLUTION * s or attempt == 1:
+                if sep >= RESOLUTION * s or attempt == MAX_WINDOWS - 1:
                     break
                 # s ∝ 1/√window: the window that resolves Δ, with a 30 % margin
                 t_avg = t_avg * (RESOLUTION * s / sep) ** 2 * 1.3
