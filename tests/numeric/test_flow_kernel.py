@@ -80,7 +80,7 @@ def test_numba_backend_agrees_with_numpy_reference(seed, n, d, bb):
     different flows (scipy's DOP853 at rtol 1e-4 is 1e-8 away, test_flow.py)."""
     X, y = _data(n, d, seed)
     U, V = _inits(d, seed)
-    horizons = [40.0, 3.0, 0.5, 5.0]
+    horizons = [20.0, 3.0, 0.5, 5.0]
     a = gradient_flow_uv_batch(X, y, U, V, t_max=horizons, tol=1e-300, block_bytes=bb,
                                backend="numba")
     b = gradient_flow_uv_batch(X, y, U, V, t_max=horizons, tol=1e-300, block_bytes=bb,
@@ -89,9 +89,14 @@ def test_numba_backend_agrees_with_numpy_reference(seed, n, d, bb):
         assert ra.times[-1] == rb.times[-1] == T
         assert _rel(ra.final_beta, rb.final_beta) <= 1e-12
         assert abs(ra.nfev - rb.nfev) <= 0.05 * rb.nfev + 24
-    # run to convergence: both stop at a residual <= tol near the same point
-    a = gradient_flow_uv_batch(X, y, U, V, t_max=1e5, block_bytes=bb, backend="numba")
-    b = gradient_flow_uv_batch(X, y, U, V, t_max=1e5, block_bytes=bb, backend="numpy")
+
+
+def test_numba_and_numpy_backends_converge_to_the_same_limit():
+    """Run to convergence: both stop at a residual <= tol, near the same point."""
+    X, y = _data(10, 30, 0)
+    U, V = _inits(30, 0)
+    a = gradient_flow_uv_batch(X, y, U, V, t_max=1e5, backend="numba")
+    b = gradient_flow_uv_batch(X, y, U, V, t_max=1e5, backend="numpy")
     for ra, rb in zip(a, b, strict=True):
         assert ra.converged and rb.converged and ra.residual <= 1e-10
         assert _rel(ra.final_beta, rb.final_beta) <= 1e-9
@@ -119,18 +124,21 @@ def test_float_results_do_not_depend_on_the_number_of_threads(monkeypatch):
     monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
     X, y = _data(9, 70, 7)
     U, V = _inits(70, 7)
+    U, V = U[[1, 3]], V[[1, 3]]  # a balanced and the unbalanced run; few steps (each parallel
+    # pass is a thread launch, slow on a loaded machine)
     before = numba.get_num_threads()
     out = {}
     try:
         for threads in (1, 2):
             numba.set_num_threads(threads)
             assert flow._flow_threads() == threads
-            out[threads] = gradient_flow_uv_batch(X, y, U, V, t_max=1e4, block_bytes=16 * 8 * 9,
+            out[threads] = gradient_flow_uv_batch(X, y, U, V, t_max=[2.0, 0.5],
+                                                  tol=1e-300, block_bytes=16 * 8 * 9,
                                                   backend="numba")
     finally:
         numba.set_num_threads(before)
     for r1, r2 in zip(out[1], out[2], strict=True):
-        assert r1.converged and r2.converged
+        assert "t_max" in r1.message and r1.nfev > 20
         assert np.array_equal(r1.final_beta, r2.final_beta) and np.array_equal(r1.beta, r2.beta)
         assert r1.nfev == r2.nfev and r1.message == r2.message
 
