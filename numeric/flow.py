@@ -23,6 +23,8 @@ The record uses the field names shared by every simulator of :mod:`dln_verify.nu
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
 import numbers
 import os
@@ -391,11 +393,30 @@ def _rms(a: np.ndarray) -> float:
     return float(np.linalg.norm(a.ravel()) / math.sqrt(a.size))
 
 
+@functools.lru_cache(maxsize=1)
+def _dop853_coefficients():
+    """scipy's module of DOP853 coefficients, loaded from its file alone: importing it through
+    ``scipy.integrate`` would first import that whole package (~0.9 s, nothing else of which the
+    batched integrator uses). The module needs only numpy; if scipy's layout ever differs, the
+    ordinary import is used."""
+    spec = importlib.util.find_spec("scipy")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for root in locations:
+        path = os.path.join(root, "integrate", "_ivp", "dop853_coefficients.py")
+        if os.path.isfile(path):
+            loader = importlib.util.spec_from_file_location("_dln_verify_dop853", path)
+            module = importlib.util.module_from_spec(loader)
+            loader.loader.exec_module(module)
+            return module
+    from scipy.integrate._ivp import dop853_coefficients  # pragma: no cover - other layouts
+
+    return dop853_coefficients  # pragma: no cover
+
+
 def _dop853_tableau():
     """DOP853's coefficients (Hairer, Nørsett & Wanner, *Solving ODEs I*, Sec. II.10), as scipy
     ships them: ``A`` (12×12), ``B`` (12), ``C`` (12), ``E3``, ``E5`` (13)."""
-    from scipy.integrate._ivp import dop853_coefficients as dc
-
+    dc = _dop853_coefficients()
     s = dc.N_STAGES
     return dc.A[:s, :s], dc.B, dc.C[:s], dc.E3, dc.E5
 

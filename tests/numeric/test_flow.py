@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -277,3 +280,20 @@ def test_batch_flow_already_converged_and_validation(backend):
         args = {"u0": u0, "v0": v0, "t_max": 1.0, "backend": backend, **kwargs}
         with pytest.raises(ValueError, match=match):
             gradient_flow_uv_batch(X, y, args.pop("u0"), args.pop("v0"), **args)
+
+
+def test_dop853_tableau_is_scipys_and_loads_without_scipy_integrate():
+    script = (
+        "import sys; from dln_verify.numeric import flow; t = flow._dop853_tableau(); "
+        "print('scipy.integrate' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=300).stdout.split()
+    assert out == ["False"]
+    from scipy.integrate._ivp import dop853_coefficients as dc
+
+    from dln_verify.numeric import flow
+
+    s = dc.N_STAGES
+    for ours, theirs in zip(flow._dop853_tableau(), (dc.A[:s, :s], dc.B, dc.C[:s], dc.E3, dc.E5),
+                            strict=True):
+        assert np.array_equal(ours, theirs)
