@@ -6,8 +6,9 @@ resident memory (``os.wait4``: that process alone), next to the size of ``X``. I
 does not assert. Data: ``X`` standard Gaussian (n×d), ``y = X[:, :5] @ w`` with Gaussian ``w``
 (5-sparse planted signal), from ``numpy.random.default_rng(seed)``.
 
-Sizes: quick (n, d) = (100, 10⁴); full (100, 10⁵), and (1000, 10⁵) with ``--large``
-(``X`` is 0.8 GB; the check then takes many minutes on a 2-core machine).
+Sizes: quick (n, d) = (100, 10⁴); full (100, 10⁵), once with one and once with two threads of
+the compiled integrator (BLAS one thread in both), and (1000, 10⁵) with ``--large`` (``X`` is
+0.8 GB; the check then takes many minutes on a 2-core machine).
 
 Run::
 
@@ -39,12 +40,20 @@ def make_data(path: str, n: int, d: int, seed: int = 0) -> None:
     np.savez(path, X=X, y=y)
 
 
-def measure(n: int, d: int, *, seed: int = 0, timeout_s: float = 3600.0) -> dict:
-    """One check on fresh data in a fresh process; a row for the report."""
+def measure(n: int, d: int, *, seed: int = 0, timeout_s: float = 3600.0,
+            kernel_threads: int = 1) -> dict:
+    """One check on fresh data in a fresh process; a row for the report.
+
+    BLAS always runs one thread; ``kernel_threads`` is the number of numba threads of the
+    compiled integrator (``NUMBA_NUM_THREADS``; 1 is what ``OMP_NUM_THREADS=1`` implies)."""
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop("NUMBA_NUM_THREADS", None)
+    if kernel_threads > 1:
+        env["NUMBA_NUM_THREADS"] = str(int(kernel_threads))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    row: dict = {"figure": FIGURE, "n": n, "d": d, "seed": seed, "X_gib": n * d * 8 / 2**30}
+    row: dict = {"figure": FIGURE, "n": n, "d": d, "seed": seed, "X_gib": n * d * 8 / 2**30,
+                 "kernel_threads": int(kernel_threads)}
     with tempfile.TemporaryDirectory(prefix="bench_gf_") as tmp:
         data = os.path.join(tmp, "data.npz")
         make_data(data, n, d, seed)
@@ -85,11 +94,15 @@ def measure(n: int, d: int, *, seed: int = 0, timeout_s: float = 3600.0) -> dict
 
 
 def run(quick: bool, large: bool = False) -> list[dict]:
-    """Rows: quick (100, 10⁴); full (100, 10⁵) and, with ``large``, (1000, 10⁵)."""
+    """Rows: quick (100, 10⁴); full (100, 10⁵) with one and (on a machine with two or more
+    cores) two integrator threads, and, with ``large``, (1000, 10⁵) with one."""
     sizes = [(100, 10_000)] if quick else [(100, 100_000)]
+    rows = [measure(n, d) for n, d in sizes]
+    if not quick and (os.cpu_count() or 1) >= 2:
+        rows.append(measure(100, 100_000, kernel_threads=2))
     if large and not quick:
-        sizes.append((1000, 100_000))
-    return [measure(n, d) for n, d in sizes]
+        rows.append(measure(1000, 100_000))
+    return rows
 
 
 def main(argv=None) -> int:

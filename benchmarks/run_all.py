@@ -191,7 +191,8 @@ def bench_gf_data(q: bool, rows: list) -> None:
 
     for row in run(q):
         rows.append(row)
-        print(f"  ({row['n']}, {row['d']}): {row['wall_s']:.1f}s wall, {row['cpu_s']:.1f}s CPU, "
+        print(f"  ({row['n']}, {row['d']}), {row['kernel_threads']} integrator thread(s): "
+              f"{row['wall_s']:.1f}s wall, {row['cpu_s']:.1f}s CPU, "
               f"peak RSS {row['peak_rss_gib']:.2f} GiB (X is {row['X_gib']:.2f} GiB), "
               f"{row.get('status')}", flush=True)
 
