@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,7 @@ __all__ = [
     "gaussian_regression",
     "sparse_regression",
     "separable_classification",
+    "first_acceptable_draw",
     "load_npz",
     "load_data",
     "MAX_DATA_BYTES",
@@ -41,6 +42,35 @@ def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(check_seed(seed))
+
+
+T = TypeVar("T")
+
+
+def first_acceptable_draw(seed: int, draw: Callable[[np.random.Generator | None], T],
+                          acceptable: Callable[[T], bool], max_redraws: int) -> tuple[T, int]:
+    """The redraw rule for a claim's default data, fixed before any sweep.
+
+    Draw 0 is ``draw(None)`` (the seed's own data); draw ``k ≥ 1`` is
+    ``draw(default_rng(SeedSequence(seed).spawn(k)[-1]))``. Returns the first draw that is
+    ``acceptable`` (a test of the data alone, never of a simulation), or draw ``max_redraws``
+    if none is, with its index ``k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value, k = first_acceptable_draw(
+    ...     3, lambda rng: 0.9 if rng is None else rng.random(), lambda v: v < 0.5, 20)
+    >>> k >= 1 and value < 0.5
+    True
+    """
+    value = draw(None)
+    k = 0
+    children = np.random.SeedSequence(check_seed(seed)).spawn(max_redraws)
+    while k < max_redraws and not acceptable(value):
+        value = draw(np.random.default_rng(children[k]))
+        k += 1
+    return value, k
 
 
 def _plain(value: Any) -> Any:

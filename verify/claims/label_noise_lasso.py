@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dln_verify.numeric.convex.weighted_lasso import lasso_kkt_residual, solve_lasso
-from dln_verify.numeric.instances import Instance, load_data
+from dln_verify.numeric.instances import Instance, first_acceptable_draw, load_data
 from dln_verify.numeric.label_noise import label_noise_gd
 from dln_verify.numeric.validation import check_in_range
 from dln_verify.verify.bibliography import PILLAUD_VIVIEN2022
@@ -199,15 +199,13 @@ class LabelNoiseLasso(Claim):
         # before any simulation: draw 0 is the seed's own data; draw k ≥ 1 uses
         # SeedSequence(seed).spawn(k)[-1], until a factor-2 error in λ is detectable for both
         # parametrisations (Lasso(λ) differs from Lasso(2λ) and Lasso(λ/2))
-        X, y = planted_data(seed)
-        draw = 0
-        children = np.random.SeedSequence(seed).spawn(MAX_REDRAWS)
-        params = self._params(X, y, **options)
-        while draw < MAX_REDRAWS and not all(
-                sep > 0 for sep in self._separations(X, y, params).values()):
-            X, y = planted_data(seed, rng=np.random.default_rng(children[draw]))
-            draw += 1
-            params = self._params(X, y, **options)
+        def draw_data(rng):
+            X, y = planted_data(seed, rng=rng)
+            return X, y, self._params(X, y, **options)
+
+        (X, y, params), draw = first_acceptable_draw(
+            seed, draw_data,
+            lambda data: all(sep > 0 for sep in self._separations(*data).values()), MAX_REDRAWS)
         return Instance(X=X, y=y, seed=seed, params={**params, "draw": draw},
                         name="planted sparse regression (n=20, d=10, 3 nonzeros, noise 0.5)")
 

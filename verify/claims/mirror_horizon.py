@@ -33,7 +33,12 @@ from dln_verify.numeric.convex.max_margin import (
     optimal_face_diameter,
     regime_gap,
 )
-from dln_verify.numeric.instances import Instance, load_data, separable_classification
+from dln_verify.numeric.instances import (
+    Instance,
+    first_acceptable_draw,
+    load_data,
+    separable_classification,
+)
 from dln_verify.numeric.mirror import angle, builtin_potential, mirror_flow, potential_from_sympy
 from dln_verify.symbolic.builtin_horizons import builtin_horizon
 from dln_verify.verify.bibliography import PESME_DRAGOMIR2024
@@ -351,12 +356,9 @@ class MirrorHorizon(Claim):
         # sweeps: draw 0 is the seed's own data; draw k ≥ 1 uses SeedSequence(seed).spawn(k)[-1],
         # until every gauge used has a unique max-margin minimiser (uniqueness_failures) and a
         # regime horizon inside its late window (regime_failures)
-        X, y = separable_classification(8, 16, seed)
-        draw = 0
-        children = np.random.SeedSequence(seed).spawn(MAX_REDRAWS)
-        while _redraw_needed(X, y, names) and draw < MAX_REDRAWS:
-            X, y = separable_classification(8, 16, np.random.default_rng(children[draw]))
-            draw += 1
+        (X, y), draw = first_acceptable_draw(
+            seed, lambda rng: separable_classification(8, 16, seed if rng is None else rng),
+            lambda data: not _redraw_needed(*data, names), MAX_REDRAWS)
         return Instance(X, y, seed, {**params, "draw": draw},
                         name="separable_classification(n=8, d=16)")
 
