@@ -9,9 +9,6 @@ for independence of the number of threads.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -174,19 +171,3 @@ def test_backend_selection(monkeypatch):
     with pytest.raises(ValueError, match="backend must be one of"):
         flow._flow_backend("gpu")
 
-
-PROBE = """
-import numpy as np
-from dln_verify.numeric.flow import gradient_flow_uv_batch
-r = np.random.default_rng(0)
-X, y = r.standard_normal((3, 8)), r.standard_normal(3)
-gradient_flow_uv_batch(X, y, np.full((2, 8), 0.5), np.zeros((2, 8)), t_max=5.0, backend="numba")
-"""
-
-
-def test_a_second_process_compiles_nothing():
-    env = {**os.environ, "NUMBA_DEBUG_CACHE": "1"}
-    runs = [subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                           env=env, timeout=300, check=True) for _ in range(2)]
-    saved = [ln for ln in runs[1].stdout.splitlines() if "data saved" in ln]
-    assert not saved, f"recompiled in a second process: {saved}"

@@ -18,6 +18,7 @@ import numpy as np
 from dln_verify.numeric.gd import gradient_descent
 from dln_verify.numeric.momentum import heavy_ball, momentum_gradient_flow
 from dln_verify.numeric.label_noise import _numba_kernel
+from dln_verify.numeric.flow import gradient_flow_uv_batch
 r = np.random.default_rng(0)
 X, y = r.standard_normal((3, 8)), r.standard_normal(3)
 gradient_descent(X, y, np.full(8, 0.1), np.zeros(8), [0.05], 10)
@@ -25,6 +26,7 @@ gradient_descent(X, y, np.full(8, 0.1), np.zeros(8), [0.05], 10, batch_size=2)
 heavy_ball(X, y, 0.3, [0.05], [0.5], [0.0, 1.0], backend="numba")
 momentum_gradient_flow(X, y, 0.3, 0.5, 1.0)
 assert _numba_kernel() is not None
+gradient_flow_uv_batch(X, y, np.full((2, 8), 0.5), np.zeros((2, 8)), t_max=5.0, backend="numba")
 """
 
 
