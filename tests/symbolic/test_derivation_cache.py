@@ -5,14 +5,12 @@ ignored and the derivation recomputed; the srepr reader admits SymPy constructor
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import sympy as sp
 
 from dln_verify.symbolic import disk_cache
+from tests.symbolic.fresh_process import run_with_cache
 
 SCRIPT = r"""
 import sys
@@ -30,11 +28,7 @@ CASES = ("uv:2", "w2:3")
 
 
 def _run(cache, *cases):
-    env = dict(os.environ, DLN_VERIFY_CACHE_DIR=str(cache))
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, *cases], env=env, capture_output=True,
-                          text=True, timeout=600, check=True)
-    lines = proc.stdout.split("\n", 1)
-    return int(lines[0]), lines[1]
+    return run_with_cache(SCRIPT, cache, *cases)
 
 
 @pytest.fixture(scope="module")

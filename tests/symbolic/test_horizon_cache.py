@@ -4,11 +4,10 @@ blindly (a corrupt or tampered entry is ignored and the derivation recomputed)."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+from tests.symbolic.fresh_process import run_with_cache
 
 SCRIPT = r"""
 import sys
@@ -26,11 +25,7 @@ NAMES = ("quadratic", "cosh", "asymmetric")
 
 
 def _run(cache, *names):
-    env = dict(os.environ, DLN_VERIFY_CACHE_DIR=str(cache))
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, *names], env=env, capture_output=True,
-                          text=True, timeout=600, check=True)
-    lines = proc.stdout.splitlines()
-    return int(lines[0]), lines[1:]
+    return run_with_cache(SCRIPT, cache, *names)
 
 
 @pytest.fixture(scope="module")
